@@ -1,0 +1,32 @@
+# The two commands of README.md. Each installs what is missing (Debian packages), builds, and runs.
+PRESET ?= release
+JOBS ?= 2
+export OPENBLAS_NUM_THREADS ?= 1
+
+.PHONY: demo test bench asan docs deps clean
+deps:
+	bash scripts/install-deps.sh
+
+demo: deps
+	bash scripts/install-deps.sh gnuplot-nox
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET) --target demo_example
+	./build/$(PRESET)/examples/demo_example
+
+test: deps
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET)
+	ctest --preset $(PRESET)
+
+asan: deps
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan
+	ctest --preset asan
+
+bench: deps
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET) --target xgrad_benchmarks
+	for b in build/$(PRESET)/bench/bench_*; do $$b --benchmark_min_time=0.2; done
+
+clean:
+	rm -rf build

@@ -1,0 +1,1 @@
+#include "xgrad/ad/tape.hpp"
