@@ -1,0 +1,21 @@
+#pragma once
+// Linear algebra: dot, matmul, outer, and dense solve / cholesky with their adjoints (BLAS and LAPACK).
+#include "xgrad/ad/tensor.hpp"
+
+namespace xgrad {
+
+/// numpy.matmul for 1-D and 2-D operands (a 1-D operand is a row on the left, a column on the right).
+/// The forward and both adjoints are single gemm calls with transpose flags; no transpose is copied.
+Tensor matmul(const Tensor& a, const Tensor& b);
+/// numpy.dot: inner product of 1-D operands (a 0-d result), matmul otherwise; a 0-d operand scales.
+Tensor dot(const Tensor& a, const Tensor& b);
+/// Outer product of the flattened operands: shape (a.size(), b.size()).
+Tensor outer(const Tensor& a, const Tensor& b);
+/// x solving A x = b, for square A (n, n) and b (n,) or (n, k); LU with partial pivoting (LAPACK dgesv).
+/// A singular A throws ValueError. Adjoint: u = solve(A^T, g), dA = -u x^T, db = u.
+Tensor solve(const Tensor& A, const Tensor& b);
+/// Lower-triangular L with A = L L^T for symmetric positive definite A (LAPACK dpotrf); throws ValueError
+/// otherwise. Only the lower triangle of A is read; the gradient returned is symmetric.
+Tensor cholesky(const Tensor& A);
+
+}  // namespace xgrad

@@ -1,0 +1,41 @@
+#pragma once
+// Internal: the loops that compute op values. One fused pass over contiguous memory; broadcasting falls back to
+// materialising the broadcast operands (numpy semantics, with an error that names the op and both shapes).
+#include <xtensor/xbroadcast.hpp>
+
+#include "xgrad/core/array.hpp"
+
+namespace xgrad::kernels {
+
+template <class F>
+Array unary(const Array& a, F f) {
+  Array r = Array::from_shape(a.shape());
+  const double* x = a.data();
+  double* y = r.data();
+  for (std::size_t i = 0, n = a.size(); i < n; ++i) y[i] = f(x[i]);
+  return r;
+}
+
+template <class F>
+Array binary(const char* op, const Array& a, const Array& b, F f) {
+  if (a.shape() == b.shape()) {
+    Array r = Array::from_shape(a.shape());
+    const double *x = a.data(), *z = b.data();
+    double* y = r.data();
+    for (std::size_t i = 0, n = a.size(); i < n; ++i) y[i] = f(x[i], z[i]);
+    return r;
+  }
+  if (b.dimension() == 0) {
+    const double s = b();
+    return unary(a, [&](double x) { return f(x, s); });
+  }
+  if (a.dimension() == 0) {
+    const double s = a();
+    return unary(b, [&](double z) { return f(s, z); });
+  }
+  const Shape s = broadcast_shapes(shape_of(a), shape_of(b), op);
+  const Array ab = xt::broadcast(a, s), bb = xt::broadcast(b, s);
+  return binary(op, ab, bb, f);
+}
+
+}  // namespace xgrad::kernels

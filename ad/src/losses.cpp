@@ -1,0 +1,19 @@
+#include "xgrad/ad/losses.hpp"
+
+#include "xgrad/core/error.hpp"
+
+namespace xgrad {
+
+Tensor mse(const Tensor& pred, const Tensor& target) {
+  broadcast_shapes(pred.shape(), target.shape(), "mse");
+  return mean(square(pred - target));
+}
+
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels, std::ptrdiff_t axis) {
+  if (logits.shape() != labels.shape())
+    throw ShapeError("xgrad::softmax_cross_entropy: logits " + shape_str(logits.shape()) + " and labels " +
+                     shape_str(labels.shape()) + " must have the same shape");
+  return -sum(labels * log_softmax(logits, axis), {axis});
+}
+
+}  // namespace xgrad

@@ -1,0 +1,249 @@
+#include "xgrad/ad/reduction.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels.hpp"
+#include "xgrad/ad/elementwise.hpp"
+#include "xgrad/ad/manipulation.hpp"
+#include "xgrad/ad/tape.hpp"
+#include "xgrad/core/error.hpp"
+
+namespace xgrad {
+
+using ad::Grads;
+using ad::make;
+using ad::Node;
+
+namespace {
+
+// Normalised, sorted, unique axes; an empty list means all axes.
+std::vector<std::size_t> norm_axes(const Axes& axes, std::size_t ndim, const char* op, bool all_if_empty) {
+  std::vector<std::size_t> out;
+  if (axes.empty() && all_if_empty) {
+    for (std::size_t i = 0; i < ndim; ++i) out.push_back(i);
+    return out;
+  }
+  for (auto a : axes) out.push_back(normalize_axis(a, ndim, op));
+  std::sort(out.begin(), out.end());
+  if (std::adjacent_find(out.begin(), out.end()) != out.end())
+    throw ShapeError(std::string("xgrad::") + op + ": repeated axis");
+  return out;
+}
+Shape kept(const Shape& s, const std::vector<std::size_t>& axes) {
+  Shape k = s;
+  for (auto a : axes) k[a] = 1;
+  return k;
+}
+Axes final_shape(const Shape& s, const std::vector<std::size_t>& axes, bool keepdims) {
+  Axes f;
+  for (std::size_t d = 0; d < s.size(); ++d)
+    if (keepdims || !std::binary_search(axes.begin(), axes.end(), d)) f.push_back(static_cast<std::ptrdiff_t>(s[d]));
+  return f;
+}
+
+// Strided reduction of x to shape k (k[d] == 1 on reduced axes): out = fold(init, x over each reduced block).
+template <class F>
+Array reduce_to(const Array& x, const Shape& k, double init, F fold) {
+  Array out = Array::from_shape(k);
+  std::fill(out.begin(), out.end(), init);
+  const Shape s = shape_of(x);
+  const std::size_t nd = s.size();
+  std::vector<std::size_t> ostride(nd, 0), idx(nd, 0);
+  for (std::size_t d = nd, st = 1; d-- > 0;) {
+    ostride[d] = k[d] == 1 ? 0 : st;
+    st *= k[d];
+  }
+  std::size_t off = 0;
+  double* o = out.data();
+  for (std::size_t i = 0, n = x.size(); i < n; ++i) {
+    o[off] = fold(o[off], x.data()[i]);
+    for (std::size_t d = nd; d-- > 0;) {
+      off += ostride[d];
+      if (++idx[d] < s[d]) break;
+      off -= ostride[d] * s[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+// Reduce with keepdims, then drop the reduced axes unless asked to keep them.
+Tensor finish(const Tensor& r, const Shape& s, const std::vector<std::size_t>& axes, bool keepdims) {
+  return keepdims ? r : reshape(r, final_shape(s, axes, keepdims));
+}
+
+// max/min with keepdims; the rule splits g among tied extrema.
+Tensor extremum(const Tensor& x, const std::vector<std::size_t>& axes, bool largest, const char* op) {
+  const Shape k = kept(x.shape(), axes);
+  for (auto a : axes)
+    if (x.shape()[a] == 0)
+      throw ValueError(std::string("xgrad::") + op + ": zero-size reduction over axis " + std::to_string(a) +
+                       " of shape " + shape_str(x.shape()));
+  const double init = largest ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  Array v = reduce_to(x.value(), k, init, [largest](double acc, double a) {
+    return std::isnan(a) || std::isnan(acc) ? std::numeric_limits<double>::quiet_NaN()
+                                            : (largest ? std::max(acc, a) : std::min(acc, a));
+  });
+  return make(op, std::move(v), {x}, [](const Node& n, const Tensor& g, Grads& d) {
+    const Shape xs = n.in(0).shape();
+    const Array hit = kernels::binary(n.op, n.in(0).value(), n.out().value(),
+                                      [](double a, double m) { return a == m ? 1.0 : 0.0; });
+    const Array count = unbroadcast(hit, n.out().shape());
+    const Array share = kernels::binary(n.op, hit, count, [](double h, double c) { return h / c; });
+    d(0, broadcast_to(g, xs) * Tensor(share));
+  });
+}
+
+// Products of all the other elements of each reduced block (exact with zeros): prefix * suffix products over the
+// reduced axes moved last.
+Array prod_others(const Array& x, const std::vector<std::size_t>& axes) {
+  const std::size_t nd = x.dimension();
+  std::vector<std::size_t> perm, inv(nd);
+  for (std::size_t d = 0; d < nd; ++d)
+    if (!std::binary_search(axes.begin(), axes.end(), d)) perm.push_back(d);
+  for (auto a : axes) perm.push_back(a);
+  for (std::size_t i = 0; i < nd; ++i) inv[perm[i]] = i;
+  Array t = xt::transpose(x, perm);
+  std::size_t kk = 1;
+  for (auto a : axes) kk *= x.shape()[a];
+  const std::size_t m = kk == 0 ? 0 : x.size() / kk;
+  Array r = Array::from_shape(t.shape());
+  for (std::size_t row = 0; row < m; ++row) {
+    const double* a = t.data() + row * kk;
+    double* o = r.data() + row * kk;
+    double acc = 1.0;
+    for (std::size_t j = 0; j < kk; ++j) o[j] = acc, acc *= a[j];
+    acc = 1.0;
+    for (std::size_t j = kk; j-- > 0;) o[j] *= acc, acc *= a[j];
+  }
+  return xt::transpose(r, inv);
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x) { return sum(x, {}, false); }
+Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
+  const auto ax = norm_axes(axes, x.ndim(), "sum", true);
+  return finish(sum_to(x, kept(x.shape(), ax)), x.shape(), ax, keepdims);
+}
+
+Tensor mean(const Tensor& x) { return mean(x, {}, false); }
+Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
+  const auto ax = norm_axes(axes, x.ndim(), "mean", true);
+  std::size_t count = 1;
+  for (auto a : ax) count *= x.shape()[a];
+  if (count == 0) throw ValueError("xgrad::mean: mean of an empty reduction of shape " + shape_str(x.shape()));
+  return sum(x, axes, keepdims) / static_cast<double>(count);
+}
+
+Tensor max(const Tensor& x) { return max(x, {}, false); }
+Tensor max(const Tensor& x, const Axes& axes, bool keepdims) {
+  const auto ax = norm_axes(axes, x.ndim(), "max", true);
+  return finish(extremum(x, ax, true, "max"), x.shape(), ax, keepdims);
+}
+Tensor min(const Tensor& x) { return min(x, {}, false); }
+Tensor min(const Tensor& x, const Axes& axes, bool keepdims) {
+  const auto ax = norm_axes(axes, x.ndim(), "min", true);
+  return finish(extremum(x, ax, false, "min"), x.shape(), ax, keepdims);
+}
+
+namespace {
+Tensor prod_others_op(const Tensor& x, const Axes& ints);
+// d prod / dx = products of the others. Their derivative, for second order, is expressed through prod_others of x
+// with one more element removed; we use the identity others_j = prod(x) / x_j where x_j != 0 and fall back to the
+// exact product otherwise, recorded through the same op.
+Tensor prod_keep(const Tensor& x, const std::vector<std::size_t>& ax) {
+  const Shape k = kept(x.shape(), ax);
+  Array v = reduce_to(x.value(), k, 1.0, [](double acc, double a) { return acc * a; });
+  return make("prod", std::move(v), {x},
+              [](const Node& n, const Tensor& g, Grads& d) {
+                d(0, broadcast_to(g, n.in(0).shape()) * prod_others_op(n.in(0), n.ints()));
+              },
+              {.ints = {ax.begin(), ax.end()}});
+}
+Tensor prod_others_op(const Tensor& x, const Axes& ints) {
+  std::vector<std::size_t> ax(ints.begin(), ints.end());
+  return make("prod_others", prod_others(x.value(), ax), {x},
+              [](const Node& n, const Tensor& g, Grads& d) {
+                // d others_k / d x_j = prod over the block without j and k (k != j). For a block of size K:
+                //   sum_k g_k * others_k / x_j  - g_j * others_j / x_j  where x_j != 0.
+                // With zeros present this quotient is undefined; second derivatives there are not supported.
+                const Array& xv = n.in(0).value();
+                for (std::size_t i = 0; i < xv.size(); ++i)
+                  if (xv.data()[i] == 0.0)
+                    throw Error("xgrad::prod: second derivatives of prod at inputs containing zeros are not "
+                                "implemented");
+                std::vector<std::size_t> ax(n.ints().begin(), n.ints().end());
+                const Tensor& x = n.in(0);
+                const Tensor go = g * n.out();
+                d(0, (broadcast_to(sum_to(go, kept(x.shape(), ax)), x.shape()) - go) / x);
+              },
+              {.ints = ints});
+}
+}  // namespace
+
+Tensor prod(const Tensor& x) { return prod(x, {}, false); }
+Tensor prod(const Tensor& x, const Axes& axes, bool keepdims) {
+  const auto ax = norm_axes(axes, x.ndim(), "prod", true);
+  return finish(prod_keep(x, ax), x.shape(), ax, keepdims);
+}
+
+namespace {
+Tensor logsumexp_keep(const Tensor& x, const std::vector<std::size_t>& ax) {
+  const Shape k = kept(x.shape(), ax);
+  for (auto a : ax)
+    if (x.shape()[a] == 0)
+      throw ValueError("xgrad::logsumexp: zero-size reduction over axis " + std::to_string(a) + " of shape " +
+                       shape_str(x.shape()));
+  const double ninf = -std::numeric_limits<double>::infinity();
+  const Array m = reduce_to(x.value(), k, ninf, [](double acc, double a) { return std::max(acc, a); });
+  // Shift by the max (0 where the max is infinite, so inf - inf never appears).
+  const Array shift = kernels::unary(m, [](double v) { return std::isfinite(v) ? v : 0.0; });
+  const Array e = kernels::binary("logsumexp", x.value(), shift, [](double a, double s) { return std::exp(a - s); });
+  const Array s = reduce_to(e, k, 0.0, [](double acc, double a) { return acc + a; });
+  Array v = kernels::binary("logsumexp", s, shift, [](double a, double b) { return std::log(a) + b; });
+  return make("logsumexp", std::move(v), {x}, [](const Node& n, const Tensor& g, Grads& d) {
+    const Shape xs = n.in(0).shape();
+    d(0, broadcast_to(g, xs) * exp(n.in(0) - broadcast_to(n.out(), xs)));
+  });
+}
+}  // namespace
+
+Tensor logsumexp(const Tensor& x) {
+  const auto ax = norm_axes({}, x.ndim(), "logsumexp", true);
+  return finish(logsumexp_keep(x, ax), x.shape(), ax, false);
+}
+Tensor logsumexp(const Tensor& x, std::ptrdiff_t axis, bool keepdims) {
+  const auto ax = norm_axes({axis}, x.ndim(), "logsumexp", false);
+  return finish(logsumexp_keep(x, ax), x.shape(), ax, keepdims);
+}
+
+Tensor log_softmax(const Tensor& x, std::ptrdiff_t axis) {
+  const auto ax = norm_axes({axis}, x.ndim(), "log_softmax", false);
+  return x - broadcast_to(logsumexp_keep(x, ax), x.shape());
+}
+Tensor softmax(const Tensor& x, std::ptrdiff_t axis) { return exp(log_softmax(x, axis)); }
+
+namespace {
+Tensor norm_keep(const Tensor& x, const std::vector<std::size_t>& ax) {
+  const Shape k = kept(x.shape(), ax);
+  Array v = kernels::unary(reduce_to(x.value(), k, 0.0, [](double acc, double a) { return acc + a * a; }),
+                           [](double s) { return std::sqrt(s); });
+  return make("norm", std::move(v), {x}, [](const Node& n, const Tensor& g, Grads& d) {
+    const Shape xs = n.in(0).shape();
+    // x / |x|, with 0 where |x| = 0 (then x = 0 too, and 0 / 1 = 0).
+    const Tensor safe = n.out() + Tensor(kernels::unary(n.out().value(), [](double r) { return r == 0.0 ? 1.0 : 0.0; }));
+    d(0, broadcast_to(g / safe, xs) * n.in(0));
+  });
+}
+}  // namespace
+
+Tensor norm(const Tensor& x) { return norm(x, {}, false); }
+Tensor norm(const Tensor& x, const Axes& axes, bool keepdims) {
+  const auto ax = norm_axes(axes, x.ndim(), "norm", true);
+  return finish(norm_keep(x, ax), x.shape(), ax, keepdims);
+}
+
+}  // namespace xgrad

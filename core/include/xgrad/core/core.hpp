@@ -1,0 +1,5 @@
+#pragma once
+// The whole core module: Array and shapes, errors, pytrees, PRNG keys, pytree archives.
+#include "xgrad/core/array.hpp"
+#include "xgrad/core/error.hpp"
+#include "xgrad/core/tree.hpp"
