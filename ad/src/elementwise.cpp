@@ -193,7 +193,7 @@ Tensor minimum(const Tensor& x, const Tensor& y) {
               {x, y}, [](const Node& n, const Tensor& g, Grads& d) { select_rule(n, g, d, false); });
 }
 
-Tensor where(const Array& cond, const Tensor& x, const Tensor& y) {
+Tensor where(Array cond, Tensor x, Tensor y) {
   const Shape s = broadcast_shapes(broadcast_shapes(shape_of(cond), x.shape(), "where"), y.shape(), "where");
   const Array c = unary(Array(xt::broadcast(cond, s)), [](double v) { return v != 0.0 ? 1.0 : 0.0; });
   // The value is selected exactly (an inf or NaN in the branch not taken does not leak); the rule multiplies by

@@ -1,5 +1,6 @@
 #pragma once
 // The whole AD module.
+#include "xgrad/ad/check_grads.hpp"
 #include "xgrad/ad/elementwise.hpp"
 #include "xgrad/ad/linalg.hpp"
 #include "xgrad/ad/losses.hpp"

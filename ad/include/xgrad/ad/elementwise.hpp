@@ -43,7 +43,8 @@ Tensor softplus(const Tensor& x);
 Tensor maximum(const Tensor& x, const Tensor& y);
 Tensor minimum(const Tensor& x, const Tensor& y);
 /// cond ? x : y elementwise (cond nonzero = true), all three broadcast together.
-Tensor where(const Array& cond, const Tensor& x, const Tensor& y);
+/// (Parameters by value so that this, not xt::where, is chosen when called unqualified with arrays.)
+Tensor where(Array cond, Tensor x, Tensor y);
 /// x limited to [lo, hi]; the derivative is 1 inside, 0 outside.
 Tensor clip(const Tensor& x, double lo, double hi);
 
