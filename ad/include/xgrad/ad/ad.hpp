@@ -1,6 +1,7 @@
 #pragma once
 // The whole AD module.
 #include "xgrad/ad/check_grads.hpp"
+#include "xgrad/ad/custom.hpp"
 #include "xgrad/ad/elementwise.hpp"
 #include "xgrad/ad/linalg.hpp"
 #include "xgrad/ad/losses.hpp"

@@ -30,7 +30,7 @@ using Rule = void (*)(const Node& n, const Tensor& g, Grads& d);
 struct Extra {
   double param = 0.0;                // a scalar parameter (an exponent, a bound)
   std::vector<std::ptrdiff_t> ints{};  // axes, a shape, a permutation
-  std::shared_ptr<void> data{};        // anything else (custom rules keep their closures here)
+  std::shared_ptr<const void> data{};        // anything else (custom rules keep their closures here)
 };
 
 /// One recorded operation.
