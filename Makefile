@@ -1,6 +1,7 @@
 # The two commands of README.md. Each installs what is missing (Debian packages), builds, and runs.
 PRESET ?= release
 JOBS ?= 2
+DEMO ?= 01_gradients
 export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: demo test bench asan docs deps clean
@@ -11,7 +12,7 @@ demo: deps
 	bash scripts/install-deps.sh gnuplot-nox
 	cmake --preset $(PRESET) >/dev/null
 	cmake --build --preset $(PRESET) --target demo_example
-	./build/$(PRESET)/examples/demo_example
+	cd examples/$(DEMO) && ../../build/$(PRESET)/examples/example_$(DEMO)
 
 test: deps
 	cmake --preset $(PRESET) >/dev/null
