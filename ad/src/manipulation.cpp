@@ -213,7 +213,7 @@ Tensor concatenate(const std::vector<Tensor>& xs, std::ptrdiff_t axis) {
               [](const Node& n, const Tensor& g, Grads& d) {
                 const auto ax = n.ints()[0];
                 std::ptrdiff_t off = 0;
-                for (std::size_t i = 0; i < n.args.size(); ++i) {
+                for (std::size_t i = 0; i < n.num_inputs(); ++i) {
                   const std::ptrdiff_t len = n.ints()[i + 1];
                   if (d.needs(i)) d(i, slice(g, ax, off, off + len));
                   off += len;

@@ -1,7 +1,7 @@
 #include "xgrad/ad/tape.hpp"
 
 #include <atomic>
-#include <deque>
+#include <memory>
 #include <limits>
 #include <string>
 
@@ -21,8 +21,41 @@ struct LevelRecord {
   std::uint64_t uni = 0;  // union of the masks of the nodes recorded while it was the newest level
 };
 
+// Nodes in fixed-size chunks of raw storage: a node never moves (rules record new nodes while they hold a
+// reference to the one they run), and none is constructed until it is recorded.
+class Arena {
+ public:
+  static constexpr std::size_t chunk = 512;
+  ~Arena() {
+    truncate(0);
+    release();
+  }
+  std::size_t size() const { return n_; }
+  Node& operator[](std::size_t i) { return chunks_[i / chunk][i % chunk]; }
+  const Node& operator[](std::size_t i) const { return chunks_[i / chunk][i % chunk]; }
+  Node* slot() {  // storage for the next node; the caller constructs it, then calls commit()
+    if (n_ == chunks_.size() * chunk) chunks_.push_back(std::allocator<Node>().allocate(chunk));
+    return chunks_[n_ / chunk] + n_ % chunk;
+  }
+  void commit() { ++n_; }
+  void truncate(std::size_t size) {
+    while (n_ > size) std::destroy_at(&(*this)[--n_]);
+    if (n_ == 0) release(1);  // an empty tape keeps one chunk warm, frees the rest
+  }
+
+ private:
+  void release(std::size_t keep = 0) {
+    while (chunks_.size() > keep) {
+      std::allocator<Node>().deallocate(chunks_.back(), chunk);
+      chunks_.pop_back();
+    }
+  }
+  std::vector<Node*> chunks_;
+  std::size_t n_ = 0;
+};
+
 struct TapeState {
-  std::deque<Node> nodes;  // a deque: appending never moves a node (rules hold references while recording)
+  Arena nodes;
   std::vector<LevelRecord> levels;
   std::uint64_t alive = 0;      // bits of live levels
   std::uint64_t recording = 0;  // bits recorded right now (alive, minus the level being swept, or 0 under NoGrad)
@@ -42,45 +75,68 @@ struct TapeState {
 thread_local TapeState tape;
 
 [[noreturn]] void escaped(const char* op) {
-  throw MisuseError(std::string("xgrad::") + op +
+  std::string msg = "xgrad::";
+  msg += op;
+  throw MisuseError(msg +
                     ": a Tensor whose transform has ended was used inside another one (it escaped the function "
                     "being differentiated, or comes from another thread); pass it as an argument, or use "
                     "stop_gradient(t) or t.value()");
 }
 
-Tensor push(const char* op, Array&& value, std::vector<Tensor>&& inputs, Rule rule, Extra&& extra,
+template <class It>
+Tensor push(const char* op, std::shared_ptr<const Array>&& value, It first, It last, Rule rule, Extra&& extra,
             std::uint64_t mask) {
-  Tensor r(std::make_shared<const Array>(std::move(value)));
-  Node& n = tape.nodes.emplace_back();
-  n.rule = rule;
-  n.op = op;
-  n.args = std::move(inputs);
-  n.extra = std::move(extra);
-  n.serial = tape.serial_base | ++tape.counter;
-  Access::set(r, mask, n.serial, static_cast<std::uint32_t>(tape.nodes.size() - 1));
-  n.result = r;
+  const auto count = static_cast<std::size_t>(last - first);
+  Node* n = tape.nodes.slot();
+  std::array<Tensor, 3> arg{count > 0 ? *first : Access::null(), count > 1 ? first[1] : Access::null(),
+                            count > 2 ? first[2] : Access::null()};
+  std::vector<Tensor> more;
+  if (count > 3) more.assign(first + 3, last);
+  Tensor r(std::move(value));
+  const std::uint64_t serial = tape.serial_base | ++tape.counter;
+  Access::set(r, mask, serial, static_cast<std::uint32_t>(tape.nodes.size()));
+  ::new (static_cast<void*>(n))
+      Node{rule, op, r, std::move(arg), static_cast<std::uint32_t>(count), std::move(more), std::move(extra), serial};
+  tape.nodes.commit();
   if (!tape.levels.empty()) tape.levels.back().uni |= mask;
   return r;
 }
 
-}  // namespace
-
-Tensor make(const char* op, Array value, std::vector<Tensor> inputs, Rule rule, Extra extra) {
+template <class It>
+std::uint64_t mask_of(const char* op, It first, It last) {
   std::uint64_t m = 0;
-  for (const auto& x : inputs) {
-    const std::uint64_t xm = Access::mask(x) & tape.recording;
-    if (xm && !tape.live(x)) escaped(op);
+  for (It it = first; it != last; ++it) {
+    const std::uint64_t xm = Access::mask(*it) & tape.recording;
+    if (xm && !tape.live(*it)) escaped(op);
     m |= xm;
   }
-  if (!m) return Tensor(std::move(value));
-  return push(op, std::move(value), std::move(inputs), rule, std::move(extra), m);
+  return m;
 }
 
+}  // namespace
+
+std::vector<Tensor> Node::inputs() const {
+  std::vector<Tensor> v;
+  for (std::size_t i = 0; i < nargs; ++i) v.push_back(in(i));
+  return v;
+}
+
+Tensor make(const char* op, std::shared_ptr<const Array> value, std::initializer_list<Tensor> inputs, Rule rule,
+            Extra extra) {
+  const std::uint64_t m = mask_of(op, inputs.begin(), inputs.end());
+  if (!m) return Tensor(std::move(value));  // the common case outside transforms: no node
+  return push(op, std::move(value), inputs.begin(), inputs.end(), rule, std::move(extra), m);
+}
+Tensor make(const char* op, std::shared_ptr<const Array> value, std::vector<Tensor> inputs, Rule rule, Extra extra) {
+  const std::uint64_t m = mask_of(op, inputs.begin(), inputs.end());
+  if (!m) return Tensor(std::move(value));
+  return push(op, std::move(value), inputs.begin(), inputs.end(), rule, std::move(extra), m);
+}
 Tensor make(const char* op, Array value, std::initializer_list<Tensor> inputs, Rule rule, Extra extra) {
-  std::uint64_t m = 0;
-  for (const auto& x : inputs) m |= Access::mask(x) & tape.recording;
-  if (!m) return Tensor(std::move(value));  // the common case outside transforms: no vector, no node
-  return make(op, std::move(value), std::vector<Tensor>(inputs), rule, std::move(extra));
+  return make(op, std::make_shared<const Array>(std::move(value)), inputs, rule, std::move(extra));
+}
+Tensor make(const char* op, Array value, std::vector<Tensor> inputs, Rule rule, Extra extra) {
+  return make(op, std::make_shared<const Array>(std::move(value)), std::move(inputs), rule, std::move(extra));
 }
 
 // ----------------------------------------------------------------------------------------------------------------
@@ -96,20 +152,36 @@ struct Sweep {
     const std::size_t j = Access::node(x);
     if (j < start || j >= end) return;
     auto& slot = adj[j - start];
-    if (g.shape() != x.shape())
-      throw Error(std::string("xgrad: internal error: the rule of '") + tape.nodes[j].op + "' gave a cotangent of shape " +
-                  shape_str(g.shape()) + " for an input of shape " + shape_str(x.shape()));
-    if (!slot)
+    if (g.value().shape() != x.value().shape())
+    {
+      std::string msg = "xgrad: internal error: the rule of '";
+      msg += tape.nodes[j].op;
+      msg += "' gave a cotangent of shape ";
+      msg += shape_str(g.shape());
+      msg += " for an input of shape ";
+      msg += shape_str(x.shape());
+      throw Error(msg);
+    }
+    if (!slot) {
       slot = g;
-    else
+    } else if (!tape.recording && slot->shared_value().use_count() == 1) {
+      // Sole owner of a plain array: accumulate in place (nothing else can observe the old value).
+      Array& acc = const_cast<Array&>(slot->value());
+      const double* src = g.value().data();
+      double* dst = acc.data();
+      for (std::size_t i = 0, n = acc.size(); i < n; ++i) dst[i] += src[i];
+    } else {
       slot = *slot + g;
+    }
   }
 };
 
-void Grads::operator()(std::size_t i, const Tensor& g) { sweep_->add(node_->args[i], g); }
+void Grads::operator()(std::size_t i, const Tensor& g) { sweep_->add(node_->in(i), g); }
+
+bool Grads::recording() const { return tape.recording != 0; }
 
 bool Grads::needs(std::size_t i) const {
-  const Tensor& x = node_->args[i];
+  const Tensor& x = node_->in(i);
   const std::size_t j = Access::node(x);
   return (Access::mask(x) & sweep_->bit) && j >= sweep_->start && j < sweep_->end;
 }
@@ -135,7 +207,7 @@ Level::~Level() {
     if (rec.uni & tape.alive) {
       if (!tape.levels.empty()) tape.levels.back().uni |= rec.uni;
     } else {
-      while (tape.nodes.size() > rec.start) tape.nodes.pop_back();
+      tape.nodes.truncate(rec.start);
     }
   }
 }
@@ -143,9 +215,9 @@ Level::~Level() {
 Tensor Level::input(const Tensor& x) {
   const std::uint64_t xm = Access::mask(x) & tape.recording;
   if (xm && !tape.live(x)) escaped("input");
-  Array v = x.value();
-  return push("input", std::move(v), {x}, [](const Node&, const Tensor& g, Grads& d) { d(0, g); }, {},
-              xm | bit_);
+  const Tensor ins[1] = {x};
+  return push("input", std::shared_ptr<const Array>(x.shared_value()), ins, ins + 1,
+              [](const Node&, const Tensor& g, Grads& d) { d(0, g); }, {}, xm | bit_);
 }
 
 void Level::end_forward() { tape.levels[index_].end = tape.nodes.size(); }

@@ -71,7 +71,7 @@ auto checkpoint(F f) {
       auto call = [&](const std::vector<Tensor>& xs) {
         return [&]<std::size_t... I>(std::index_sequence<I...>) { return f(xs[I]...); }(std::make_index_sequence<N>{});
       };
-      auto [y2, pullback] = vjp(call, n.args);
+      auto [y2, pullback] = vjp(call, n.inputs());
       const std::vector<Tensor> cts = pullback(g);
       for (std::size_t i = 0; i < N; ++i)
         if (d.needs(i)) d(i, cts[i]);

@@ -13,6 +13,7 @@
 //     return ad::make("exp", xt::exp(x.value()), {x},
 //                     [](const ad::Node& n, const Tensor& g, ad::Grads& d) { d(0, g * n.out()); });
 //   }
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -33,22 +34,31 @@ struct Extra {
   std::shared_ptr<const void> data{};        // anything else (custom rules keep their closures here)
 };
 
-/// One recorded operation.
+/// One recorded operation. Nodes live in a chunked arena (never moved); the first three inputs are stored inline.
 struct Node {
   Rule rule = nullptr;
   const char* op = "";
-  Tensor result;             // the output (rules like exp and tanh reuse it)
-  std::vector<Tensor> args;  // the inputs, as handles (they keep the values the rule needs alive)
+  Tensor result;                 // the output (rules like exp and tanh reuse it)
+  std::array<Tensor, 3> arg;     // the first inputs, as handles (they keep the values the rule needs alive)
+  std::uint32_t nargs = 0;
+  std::vector<Tensor> more;      // inputs beyond three (concatenate, custom rules)
   Extra extra;
   std::uint64_t serial = 0;
 
-  const Tensor& in(std::size_t i) const { return args[i]; }
+  const Tensor& in(std::size_t i) const { return i < 3 ? arg[i] : more[i - 3]; }
+  std::size_t num_inputs() const { return nargs; }
+  std::vector<Tensor> inputs() const;
   const Tensor& out() const { return result; }
   double param() const { return extra.param; }
   const std::vector<std::ptrdiff_t>& ints() const { return extra.ints; }
 };
 
 /// Record `value` as the result of `op` on `inputs`. Returns a constant when no live level traces any input.
+/// The value may be given as an Array (moved in) or, cheaper, as the shared pointer the op allocated it in.
+Tensor make(const char* op, std::shared_ptr<const Array> value, std::initializer_list<Tensor> inputs, Rule rule,
+            Extra extra = {});
+Tensor make(const char* op, std::shared_ptr<const Array> value, std::vector<Tensor> inputs, Rule rule,
+            Extra extra = {});
 Tensor make(const char* op, Array value, std::initializer_list<Tensor> inputs, Rule rule, Extra extra = {});
 Tensor make(const char* op, Array value, std::vector<Tensor> inputs, Rule rule, Extra extra = {});
 
@@ -58,6 +68,9 @@ class Grads {
   void operator()(std::size_t i, const Tensor& g);
   /// Whether input i needs a cotangent in this sweep (rules may skip the work when not).
   bool needs(std::size_t i) const;
+  /// Whether this sweep is itself being recorded (for higher order). When not, a rule may compute its cotangents
+  /// with one fused loop on plain arrays instead of a chain of Tensor ops.
+  bool recording() const;
 
  private:
   friend struct Access;

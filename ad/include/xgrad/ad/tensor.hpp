@@ -47,6 +47,8 @@ class Tensor {
 
  private:
   friend struct ad::Access;
+  struct Null {};
+  explicit Tensor(Null) {}  // no value: the arena's unused input slots
   std::shared_ptr<const Array> value_;
   std::uint64_t mask_ = 0;    // bits of the transform levels that trace this value
   std::uint64_t serial_ = 0;  // identity of its node on the tape (detects a node that has been freed)
