@@ -29,5 +29,12 @@ bench: deps
 	cmake --build --preset $(PRESET) --target xgrad_benchmarks
 	for b in build/$(PRESET)/bench/bench_*; do $$b --benchmark_min_time=0.2; done
 
+docs:
+	bash scripts/install-deps.sh doxygen
+	mkdir -p build/docs
+	doxygen docs/Doxyfile
+	@if [ -s build/docs/warnings.log ]; then cat build/docs/warnings.log; echo "docs: doxygen warnings"; exit 1; fi
+	@echo "docs: build/docs/html/index.html"
+
 clean:
 	rm -rf build

@@ -11,6 +11,7 @@
 // Differences use the 4-point stencil (f(-2h) - 8f(-h) + 8f(h) - f(2h)) / 12h with h = step * max(1, |x_i|),
 // accurate to O(h^4). The error of a pair (a = AD, b = difference) is |a - b| / max(1, |b|).
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -110,7 +111,7 @@ GradCheck check_grads(F f, const std::tuple<Args...>& args, int order = 2, GradC
       r.worst = std::isnan(e) ? INFINITY : e;
       r.ad_value = a;
       r.fd_value = b;
-      r.where = mode + ", argument " + names[leaf_of[i]] + " element " + std::to_string(elem_of[i]);
+      r.where = i == SIZE_MAX ? mode : mode + ", argument " + names[leaf_of[i]] + " element " + std::to_string(elem_of[i]);
     }
     if (!(e <= tol)) r.ok = false;
   };
@@ -132,7 +133,7 @@ GradCheck check_grads(F f, const std::tuple<Args...>& args, int order = 2, GradC
     for (int k = 0; k < opt.directions && n > 0; ++k) {
       const Array v = detail::weights({n}, 100 + static_cast<std::uint64_t>(k));
       const Tensor ydot = jvp(s, Tensor(theta0), Tensor(v)).second;
-      record(ydot.item(), stencil(sval, v, opt.step), "order 1 (forward, direction " + std::to_string(k) + ")", 0,
+      record(ydot.item(), stencil(sval, v, opt.step), "order 1 (forward, direction " + std::to_string(k) + ")", SIZE_MAX,
              opt.tol1);
     }
   }

@@ -1,6 +1,7 @@
 #pragma once
 // The whole core module: Array and shapes, errors, pytrees, PRNG keys, pytree archives.
 #include "xgrad/core/array.hpp"
+#include "xgrad/core/archive.hpp"
 #include "xgrad/core/error.hpp"
 #include "xgrad/core/random.hpp"
 #include "xgrad/core/tree.hpp"

@@ -156,8 +156,9 @@ constexpr std::string_view type_from_pretty(std::string_view s) {
   return s.substr(b, e - b);
 }
 
+// consteval, so that nothing refers to fake_object at run time (UBSan's pointer checks would otherwise emit one).
 template <class T, std::size_t N, std::size_t I>
-constexpr std::string_view field_name() {
+consteval std::string_view field_name() {
   constexpr auto ptr = &std::get<I>(tie_fields<N>(fake_object<T>.value));
   return trailing_identifier(pretty_pointer<ptr>());
 }
