@@ -26,8 +26,7 @@ asan: deps
 
 bench: deps
 	cmake --preset $(PRESET) >/dev/null
-	cmake --build --preset $(PRESET) --target xgrad_benchmarks
-	for b in build/$(PRESET)/bench/bench_*; do $$b --benchmark_min_time=0.2; done
+	PRESET=$(PRESET) bash bench/run_all.sh
 
 docs:
 	bash scripts/install-deps.sh doxygen

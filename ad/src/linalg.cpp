@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "xgrad/ad/elementwise.hpp"
 #include "xgrad/ad/manipulation.hpp"
 #include "xgrad/ad/reduction.hpp"
@@ -34,12 +36,15 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     throw ShapeError("xgrad::matmul: shapes " + shape_str(a.shape()) + (ta ? "^T" : "") + " and " +
                      shape_str(b.shape()) + (tb ? "^T" : "") + " are not aligned (" + std::to_string(k) +
                      " != " + std::to_string(kb) + ")");
-  Array c = xt::zeros<double>({m, n});
+  // Allocated in place and not zeroed: gemm with beta = 0 writes every element (only k = 0 needs the zeros).
+  auto c = std::make_shared<Array>(Array::shape_type{m, n});
   if (m && n && k)
     cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
                 static_cast<int>(n), static_cast<int>(k), 1.0, a.value().data(), static_cast<int>(as[1]),
-                b.value().data(), static_cast<int>(bs[1]), 0.0, c.data(), static_cast<int>(n));
-  return make("matmul", std::move(c), {a, b},
+                b.value().data(), static_cast<int>(bs[1]), 0.0, c->data(), static_cast<int>(n));
+  else
+    std::fill(c->begin(), c->end(), 0.0);
+  return make("matmul", std::shared_ptr<const Array>(std::move(c)), {a, b},
               [](const Node& n, const Tensor& g, Grads& d) {
                 const bool ta = n.ints()[0], tb = n.ints()[1];
                 const Tensor &a = n.in(0), &b = n.in(1);
@@ -77,12 +82,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
 Tensor dot(const Tensor& a, const Tensor& b) {
   if (a.ndim() == 0 || b.ndim() == 0) return a * b;
-  if (a.ndim() == 1 && b.ndim() == 1) {
-    if (a.size() != b.size())
-      throw ShapeError("xgrad::dot: shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) +
-                       " are not aligned");
-    return matmul(a, b);
-  }
+  if (a.ndim() > 2 || b.ndim() > 2)
+    throw ShapeError("xgrad::dot: operands must be at most 2-D, got shapes " + shape_str(a.shape()) + " and " +
+                     shape_str(b.shape()));
+  if (a.shape().back() != b.shape()[0])
+    throw ShapeError("xgrad::dot: shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) +
+                     " are not aligned");
   return matmul(a, b);
 }
 

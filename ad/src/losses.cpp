@@ -13,6 +13,7 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels, std::pt
   if (logits.shape() != labels.shape())
     throw ShapeError("xgrad::softmax_cross_entropy: logits " + shape_str(logits.shape()) + " and labels " +
                      shape_str(labels.shape()) + " must have the same shape");
+  normalize_axis(axis, logits.ndim(), "softmax_cross_entropy");
   return -sum(labels * log_softmax(logits, axis), {axis});
 }
 

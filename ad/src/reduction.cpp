@@ -96,29 +96,46 @@ Tensor extremum(const Tensor& x, const std::vector<std::size_t>& axes, bool larg
   });
 }
 
-// Products of all the other elements of each reduced block (exact with zeros): prefix * suffix products over the
-// reduced axes moved last.
-Array prod_others(const Array& x, const std::vector<std::size_t>& axes) {
+// f(a, c, out, K) on each reduced block of x and of c (same shape; reduced axes moved last, so a block is K
+// contiguous values); the result has x's shape.
+template <class F>
+Array blockwise(const Array& x, const Array& c, const std::vector<std::size_t>& axes, F f) {
   const std::size_t nd = x.dimension();
   std::vector<std::size_t> perm, inv(nd);
   for (std::size_t d = 0; d < nd; ++d)
     if (!std::binary_search(axes.begin(), axes.end(), d)) perm.push_back(d);
   for (auto a : axes) perm.push_back(a);
   for (std::size_t i = 0; i < nd; ++i) inv[perm[i]] = i;
-  Array t = xt::transpose(x, perm);
+  const Array t = xt::transpose(x, perm), u = xt::transpose(c, perm);
   std::size_t kk = 1;
   for (auto a : axes) kk *= x.shape()[a];
   const std::size_t m = kk == 0 ? 0 : x.size() / kk;
   Array r = Array::from_shape(t.shape());
-  for (std::size_t row = 0; row < m; ++row) {
-    const double* a = t.data() + row * kk;
-    double* o = r.data() + row * kk;
-    double acc = 1.0;
-    for (std::size_t j = 0; j < kk; ++j) o[j] = acc, acc *= a[j];
-    acc = 1.0;
-    for (std::size_t j = kk; j-- > 0;) o[j] *= acc, acc *= a[j];
-  }
+  for (std::size_t row = 0; row < m; ++row) f(t.data() + row * kk, u.data() + row * kk, r.data() + row * kk, kk);
   return xt::transpose(r, inv);
+}
+
+// out_j = prod_{i != j} a_i (the gradient of prod), exact with zeros: prefix times suffix products.
+Array prod_others(const Array& x, const std::vector<std::size_t>& axes) {
+  return blockwise(x, x, axes, [](const double* a, const double*, double* o, std::size_t k) {
+    double acc = 1.0;
+    for (std::size_t j = 0; j < k; ++j) o[j] = acc, acc *= a[j];
+    acc = 1.0;
+    for (std::size_t j = k; j-- > 0;) o[j] *= acc, acc *= a[j];
+  });
+}
+
+// out_j = sum_{k != j} c_k prod_{i != j, k} a_i (the Hessian of prod times c), exact with zeros, in O(K): with
+// L_j = sum_{k<j} c_k prod_{i<j, i!=k} a_i and R_j its mirror, out_j = L_j * suffix_j + prefix_j * R_j.
+Array prod_pairs(const Array& x, const Array& c, const std::vector<std::size_t>& axes) {
+  std::vector<double> pre;
+  return blockwise(x, c, axes, [&pre](const double* a, const double* g, double* o, std::size_t k) {
+    pre.resize(k);
+    double l = 0.0, p = 1.0;
+    for (std::size_t j = 0; j < k; ++j) o[j] = l, pre[j] = p, l = l * a[j] + g[j] * p, p *= a[j];
+    double r = 0.0, s = 1.0;
+    for (std::size_t j = k; j-- > 0;) o[j] = o[j] * s + pre[j] * r, r = r * a[j] + g[j] * s, s *= a[j];
+  });
 }
 
 }  // namespace
@@ -150,37 +167,41 @@ Tensor min(const Tensor& x, const Axes& axes, bool keepdims) {
 }
 
 namespace {
-Tensor prod_others_op(const Tensor& x, const Axes& ints);
-// d prod / dx = products of the others. Their derivative, for second order, is expressed through prod_others of x
-// with one more element removed; we use the identity others_j = prod(x) / x_j where x_j != 0 and fall back to the
-// exact product otherwise, recorded through the same op.
+// prod -> prod_others (its gradient) -> prod_pairs (its Hessian-vector product): exact with zeros through second
+// order. Third derivatives use prod_pairs' derivative in x, sum_{k != j, m} e_j c_k prod_{i != j, k, m} x_i, by
+// division by x_m, which needs x != 0.
+std::vector<std::size_t> axes_of(const Node& n) { return {n.ints().begin(), n.ints().end()}; }
+
+Tensor prod_pairs_op(const Tensor& x, const Tensor& c, const Axes& ints) {
+  return make("prod_pairs", prod_pairs(x.value(), c.value(), {ints.begin(), ints.end()}), {x, c},
+              [](const Node& n, const Tensor& e, Grads& d) {
+                const Tensor &x = n.in(0), &c = n.in(1);
+                const Tensor pe = prod_pairs_op(x, e, n.ints());  // the pairwise products are symmetric in j, k
+                if (d.needs(1)) d(1, pe);
+                if (!d.needs(0)) return;
+                for (double v : x.value())
+                  if (v == 0.0)
+                    throw Error("xgrad::prod: third derivatives of prod at inputs containing zeros are not "
+                                "implemented");
+                const Tensor eo = e * n.out();
+                d(0, (broadcast_to(sum_to(eo, kept(x.shape(), axes_of(n))), x.shape()) - eo - c * pe) / x);
+              },
+              {.ints = ints});
+}
+
+Tensor prod_others_op(const Tensor& x, const Axes& ints) {
+  return make("prod_others", prod_others(x.value(), {ints.begin(), ints.end()}), {x},
+              [](const Node& n, const Tensor& g, Grads& d) { d(0, prod_pairs_op(n.in(0), g, n.ints())); },
+              {.ints = ints});
+}
+
 Tensor prod_keep(const Tensor& x, const std::vector<std::size_t>& ax) {
-  const Shape k = kept(x.shape(), ax);
-  Array v = reduce_to(x.value(), k, 1.0, [](double acc, double a) { return acc * a; });
+  Array v = reduce_to(x.value(), kept(x.shape(), ax), 1.0, [](double acc, double a) { return acc * a; });
   return make("prod", std::move(v), {x},
               [](const Node& n, const Tensor& g, Grads& d) {
                 d(0, broadcast_to(g, n.in(0).shape()) * prod_others_op(n.in(0), n.ints()));
               },
               {.ints = {ax.begin(), ax.end()}});
-}
-Tensor prod_others_op(const Tensor& x, const Axes& ints) {
-  std::vector<std::size_t> ax(ints.begin(), ints.end());
-  return make("prod_others", prod_others(x.value(), ax), {x},
-              [](const Node& n, const Tensor& g, Grads& d) {
-                // d others_k / d x_j = prod over the block without j and k (k != j). For a block of size K:
-                //   sum_k g_k * others_k / x_j  - g_j * others_j / x_j  where x_j != 0.
-                // With zeros present this quotient is undefined; second derivatives there are not supported.
-                const Array& xv = n.in(0).value();
-                for (std::size_t i = 0; i < xv.size(); ++i)
-                  if (xv.data()[i] == 0.0)
-                    throw Error("xgrad::prod: second derivatives of prod at inputs containing zeros are not "
-                                "implemented");
-                std::vector<std::size_t> ax(n.ints().begin(), n.ints().end());
-                const Tensor& x = n.in(0);
-                const Tensor go = g * n.out();
-                d(0, (broadcast_to(sum_to(go, kept(x.shape(), ax)), x.shape()) - go) / x);
-              },
-              {.ints = ints});
 }
 }  // namespace
 

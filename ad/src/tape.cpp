@@ -77,10 +77,10 @@ thread_local TapeState tape;
 [[noreturn]] void escaped(const char* op) {
   std::string msg = "xgrad::";
   msg += op;
-  throw MisuseError(msg +
-                    ": a Tensor whose transform has ended was used inside another one (it escaped the function "
-                    "being differentiated, or comes from another thread); pass it as an argument, or use "
-                    "stop_gradient(t) or t.value()");
+  msg += ": a Tensor whose transform has ended was used inside another one (it escaped the function being "
+         "differentiated, or comes from another thread); pass it as an argument, or use stop_gradient(t) or "
+         "t.value()";
+  throw MisuseError(msg);
 }
 
 template <class It>

@@ -3,6 +3,8 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xtensor.hpp>
 
+#include <algorithm>
+
 #include "xgrad/core/error.hpp"
 
 namespace xgrad {
@@ -54,6 +56,25 @@ Array unbroadcast(const Array& g, const Shape& from) {
   if (to.size() < from.size())
     throw ShapeError("xgrad::unbroadcast: cannot reduce " + shape_str(to) + " to " + shape_str(from));
   broadcast_shapes(from, to, "unbroadcast");  // validates
+  const std::size_t n_out = shape_size(from), n_in = g.size();
+  if (n_out == 1) {  // everything into one value
+    Array out = xt::zeros<double>(from);
+    double acc = 0.0;
+    for (std::size_t i = 0; i < n_in; ++i) acc += g.data()[i];
+    out.data()[0] = acc;
+    return out;
+  }
+  if (n_out > 0 && from.size() <= to.size() &&
+      std::equal(from.begin(), from.end(), to.end() - static_cast<std::ptrdiff_t>(from.size()))) {
+    // Only leading axes are summed (a bias broadcast over a batch): add rows of length n_out.
+    Array out = xt::zeros<double>(from);
+    double* o = out.data();
+    for (std::size_t r = 0; r < n_in / n_out; ++r) {
+      const double* src = g.data() + r * n_out;
+      for (std::size_t j = 0; j < n_out; ++j) o[j] += src[j];
+    }
+    return out;
+  }
   // Pad `from` with leading 1s, then sum every axis where it is 1 and g's is not. A direct strided loop:
   // xtensor 0.24's immediate reducer crashes on dynamic axes, and its lazy one is slower.
   const std::size_t nd = to.size(), lead = nd - from.size();

@@ -2,6 +2,7 @@
 
 #include <xgrad/core/tree.hpp>
 
+#include <iomanip>
 #include <xtensor/xio.hpp>
 
 using namespace xgrad;
@@ -153,4 +154,9 @@ TEST_CASE("operator<< via ADL-visible using") {
   std::ostringstream os;
   os << demo::Ridge{Array(1.0), {arange(2)}};
   CHECK(os.str() == "Ridge(alpha=f64[], model=Linear(weight=f64[2]))");
+  // ... and it does not capture other aggregates, such as the stream manipulators of the standard library.
+  os << std::setprecision(3) << 1.23456;
+  CHECK(os.str().find("1.23") != std::string::npos);
+  static_assert(!tree::has_leaves_v<demo::Layer> || tree::has_leaves_v<std::vector<demo::Layer>>);
+  static_assert(!tree::has_leaves_v<std::pair<int, double>>);
 }

@@ -20,7 +20,7 @@ Tensor max(const Tensor& x);
 Tensor max(const Tensor& x, const Axes& axes, bool keepdims = false);
 Tensor min(const Tensor& x);
 Tensor min(const Tensor& x, const Axes& axes, bool keepdims = false);
-/// Product; the gradient is exact with zeros present (products of the other elements).
+/// Product; first and second derivatives are exact with zeros present (products of the other elements).
 Tensor prod(const Tensor& x);
 Tensor prod(const Tensor& x, const Axes& axes, bool keepdims = false);
 /// log(sum(exp(x))) without overflow.

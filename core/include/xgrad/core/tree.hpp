@@ -533,13 +533,41 @@ inline constexpr bool is_node_v = detail::is_vector<T>::value || detail::is_std_
                                   detail::is_tuple<T>::value || detail::is_optional<T>::value ||
                                   detail::is_string_map<T>::value || detail::opted_in<T> || detail::aggregate_node<T>;
 
+namespace detail {
+// Whether T has a leaf type anywhere inside it (decided from types alone).
+template <class T>
+constexpr bool contains_leaf();
+template <class Tup, std::size_t... I>
+constexpr bool any_field_has_leaf(std::index_sequence<I...>) {
+  return (contains_leaf<std::remove_cvref_t<std::tuple_element_t<I, Tup>>>() || ...);
+}
+template <class T>
+constexpr bool contains_leaf() {
+  if constexpr (is_leaf_v<T>)
+    return true;
+  else if constexpr (is_vector<T>::value || is_std_array<T>::value || is_optional<T>::value)
+    return contains_leaf<typename T::value_type>();
+  else if constexpr (is_string_map<T>::value)
+    return contains_leaf<typename T::mapped_type>();
+  else if constexpr (is_tuple<T>::value || opted_in<T> || aggregate_node<T>) {
+    using Tup = std::conditional_t<is_tuple<T>::value, T, decltype(fields(std::declval<T&>()))>;
+    return any_field_has_leaf<Tup>(std::make_index_sequence<std::tuple_size_v<Tup>>{});
+  } else
+    return false;
+}
+}  // namespace detail
+
+/// True for pytree node types that hold at least one leaf type (what xgrad::operator<< prints).
+template <class T>
+inline constexpr bool has_leaves_v = is_node_v<T> && detail::contains_leaf<T>();
+
 }  // namespace xgrad::tree
 
 namespace xgrad {
 /// Printing of pytrees. Found by argument-dependent lookup for xgrad's own types and for containers of xgrad
 /// leaves (std::vector<Tensor>, ...); for your own structs write `using xgrad::operator<<;` or use tree::repr.
 template <class T>
-  requires(tree::is_node_v<T> && !std::is_convertible_v<const T&, std::string_view>)
+  requires(tree::has_leaves_v<T> && !std::is_convertible_v<const T&, std::string_view>)
 std::ostream& operator<<(std::ostream& os, const T& t) {
   tree::print(os, t);
   return os;

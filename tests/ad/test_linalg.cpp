@@ -1,0 +1,174 @@
+#include "check.hpp"
+
+using namespace xgrad;
+using xgrad::testing::check_close;
+using xgrad::testing::sample;
+
+namespace {
+// A (1, 1) array (Array{{v}} is ambiguous in xtensor).
+Array one_by_one(double v) { return Array(xt::ones<double>({1, 1}) * v); }
+// C = A B by loops; 1-D operands as numpy.matmul treats them (row on the left, column on the right, dropped after).
+Array ref_matmul(const Array& a, const Array& b) {
+  const bool av = a.dimension() == 1, bv = b.dimension() == 1;
+  const std::size_t m = av ? 1 : a.shape()[0], k = av ? a.shape()[0] : a.shape()[1];
+  const std::size_t n = bv ? 1 : b.shape()[1];
+  Shape out;
+  if (!av) out.push_back(m);
+  if (!bv) out.push_back(n);
+  Array c = xt::zeros<double>(out);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      double s = 0.0;
+      for (std::size_t q = 0; q < k; ++q) s += a.data()[i * k + q] * b.data()[q * n + j];
+      c.data()[i * n + j] = s;
+    }
+  return c;
+}
+Array eye(std::size_t n) {
+  Array e = xt::zeros<double>({n, n});
+  for (std::size_t i = 0; i < n; ++i) e(i, i) = 1.0;
+  return e;
+}
+// A well-conditioned (n, n) matrix: a sample plus n on the diagonal.
+Array well_conditioned(std::size_t n, std::uint64_t seed) {
+  return Array(sample({n, n}, -1.0, 1.0, seed) + static_cast<double>(n) * eye(n));
+}
+// A symmetric positive definite matrix M M^T + n I.
+Array spd(std::size_t n, std::uint64_t seed) {
+  const Array m = sample({n, n}, -1.0, 1.0, seed);
+  return Array(ref_matmul(m, Array(xt::transpose(m))) + static_cast<double>(n) * eye(n));
+}
+}  // namespace
+
+TEST_CASE("matmul: 2-D x 2-D, 1-D x 2-D, 2-D x 1-D, 1-D x 1-D; values and derivatives") {
+  const std::vector<std::pair<Shape, Shape>> shapes{{{2, 3}, {3, 4}}, {{3}, {3, 2}},    {{2, 3}, {3}},
+                                                    {{3}, {3}},       {{1, 1}, {1, 1}}, {{4, 1}, {1, 3}}};
+  for (const auto& [sa, sb] : shapes) {
+    CAPTURE(shape_str(sa));
+    CAPTURE(shape_str(sb));
+    const Array a = sample(sa, -1.0, 1.0, 3), b = sample(sb, -1.0, 1.0, 5);
+    check_close(matmul(Tensor(a), Tensor(b)).value(), ref_matmul(a, b));
+    XGRAD_CHECK_GRADS([](const Tensor& x, const Tensor& y) { return matmul(x, y); },
+                      std::make_tuple(Tensor(a), Tensor(b)));
+  }
+  const Tensor a(Array{{1.0, 2.0}, {3.0, 4.0}});
+  check_close(matmul(a, a).value(), Array{{7.0, 10.0}, {15.0, 22.0}});
+  check_close(matmul(Tensor(Array{1.0, 2.0}), a).value(), Array{7.0, 10.0});
+  check_close(matmul(a, Tensor(Array{1.0, 2.0})).value(), Array{5.0, 11.0});
+  CHECK(matmul(Tensor(Array{1.0, 2.0}), Tensor(Array{3.0, 4.0})).shape() == Shape{});
+  CHECK(matmul(Tensor(Array{1.0, 2.0}), Tensor(Array{3.0, 4.0})).item() == 11.0);
+  // The same tensor on both sides, and products inside nonlinearities (second derivatives that are not zero).
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return tanh(matmul(x, transpose(x))); }, Tensor(sample({2, 3})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return matmul(matmul(x, x), x); }, Tensor(sample({2, 2})));
+  // Empty inner dimension: zeros.
+  check_close(matmul(Tensor(Array::from_shape({2, 0})), Tensor(Array::from_shape({0, 3}))).value(),
+              xt::zeros<double>({2, 3}));
+  CHECK_THROWS_WITH_AS(matmul(Tensor(sample({2, 3})), Tensor(sample({4, 2}))),
+                       doctest::Contains("shapes (2,3) and (4,2)"), ShapeError);
+  CHECK_THROWS_WITH_AS(matmul(Tensor(sample({3})), Tensor(sample({2}))), doctest::Contains("(3) and (2)"), ShapeError);
+  CHECK_THROWS_AS(matmul(Tensor(sample({2, 3})), Tensor(sample({2}))), ShapeError);
+  CHECK_THROWS_AS(matmul(Tensor(2.0), Tensor(sample({2}))), ShapeError);
+  CHECK_THROWS_AS(matmul(Tensor(sample({2, 2, 2})), Tensor(sample({2, 2}))), ShapeError);
+}
+
+TEST_CASE("dot and outer") {
+  const Tensor u(Array{1.0, 2.0, 3.0}), v(Array{4.0, -5.0, 6.0});
+  const Tensor d = dot(u, v);
+  CHECK(d.shape() == Shape{});
+  CHECK(d.item() == 12.0);
+  check_close(dot(Tensor(2.0), u).value(), Array{2.0, 4.0, 6.0});
+  const Array m = sample({2, 3});
+  check_close(dot(Tensor(m), v).value(), ref_matmul(m, v.value()));
+  check_close(dot(Tensor(m), Tensor(Array(xt::transpose(m)))).value(), ref_matmul(m, Array(xt::transpose(m))));
+  CHECK_THROWS_WITH_AS(dot(u, Tensor(Array{1.0, 2.0})), doctest::Contains("xgrad::dot: shapes (3) and (2)"),
+                       ShapeError);
+  CHECK_THROWS_WITH_AS(dot(Tensor(m), Tensor(Array{1.0, 2.0})), doctest::Contains("xgrad::dot: shapes (2,3) and (2)"),
+                       ShapeError);
+  CHECK_THROWS_WITH_AS(dot(Tensor(sample({2, 2, 2})), u), doctest::Contains("xgrad::dot"), ShapeError);
+  XGRAD_CHECK_GRADS([](const Tensor& x, const Tensor& y) { return dot(x, y); },
+                    std::make_tuple(Tensor(sample({3})), Tensor(sample({3}, -1, 1, 4))));
+  XGRAD_CHECK_GRADS([](const Tensor& x, const Tensor& y) { return dot(x, y); },
+                    std::make_tuple(Tensor(sample({2, 3})), Tensor(sample({3}, -1, 1, 4))));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return square(dot(x, x)); }, Tensor(sample({3})));
+
+  const Tensor o = outer(u, Tensor(Array{1.0, -1.0}));
+  check_close(o.value(), Array{{1.0, -1.0}, {2.0, -2.0}, {3.0, -3.0}});
+  CHECK(outer(Tensor(sample({2, 2})), u).shape() == Shape{4, 3});  // operands are flattened
+  CHECK(outer(Tensor(2.0), u).shape() == Shape{1, 3});
+  XGRAD_CHECK_GRADS([](const Tensor& x, const Tensor& y) { return outer(x, y); },
+                    std::make_tuple(Tensor(sample({3})), Tensor(sample({2}, -1, 1, 4))));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return outer(x, x) * outer(x, x); }, Tensor(sample({2})));
+}
+
+TEST_CASE("solve: A x == b for b 1-D and 2-D, derivatives, singular and misshapen inputs") {
+  for (const auto& sb : std::vector<Shape>{{3}, {3, 2}, {1}}) {
+    CAPTURE(shape_str(sb));
+    const std::size_t n = sb[0];
+    const Array A = well_conditioned(n, 11), b = sample(sb, -1.0, 1.0, 12);
+    const Tensor x = solve(Tensor(A), Tensor(b));
+    REQUIRE(x.shape() == sb);
+    check_close(ref_matmul(A, x.value()), b, 1e-12);
+    XGRAD_CHECK_GRADS([](const Tensor& a, const Tensor& y) { return solve(a, y); },
+                      std::make_tuple(Tensor(A), Tensor(b)));
+  }
+  // A hand-solved system, which needs a row exchange (A(0,0) = 0).
+  check_close(solve(Tensor(Array{{0.0, 2.0}, {1.0, 1.0}}), Tensor(Array{4.0, 3.0})).value(), Array{1.0, 2.0});
+  // d/db of sum(solve(A, b)) = A^{-T} 1: for A = [[2, 0], [1, 4]], A^{-T} 1 = (3/8, 1/4).
+  const Tensor A(Array{{2.0, 0.0}, {1.0, 4.0}});
+  const Tensor gb = grad([&](const Tensor& y) { return sum(solve(A, y)); })(Tensor(Array{1.0, 1.0}));
+  check_close(gb.value(), Array{0.375, 0.25});
+  // Solving with the same matrix twice and through a nonlinearity.
+  XGRAD_CHECK_GRADS([](const Tensor& a) { return solve(a, solve(a, sum(a, {1}))); }, Tensor(well_conditioned(2, 13)));
+  CHECK_THROWS_AS(solve(Tensor(Array{{1.0, 2.0}, {2.0, 4.0}}), Tensor(Array{1.0, 1.0})), ValueError);
+  CHECK_THROWS_AS(solve(Tensor(xt::zeros<double>({3, 3})), Tensor(Array{1.0, 1.0, 1.0})), ValueError);
+  CHECK_THROWS_AS(solve(Tensor(sample({2, 3})), Tensor(Array{1.0, 1.0})), ShapeError);
+  CHECK_THROWS_WITH_AS(solve(Tensor(eye(2)), Tensor(Array{1.0, 1.0, 1.0})), doctest::Contains("(2,2) and (3)"),
+                       ShapeError);
+}
+
+TEST_CASE("cholesky: L L^T == A, lower triangular; not SPD throws; derivatives through symmetric inputs") {
+  // A hand factorisation: [[4, 2], [2, 5]] = [[2, 0], [1, 2]] [[2, 1], [0, 2]].
+  check_close(cholesky(Tensor(Array{{4.0, 2.0}, {2.0, 5.0}})).value(), Array{{2.0, 0.0}, {1.0, 2.0}});
+  for (std::size_t n : {1, 3, 4}) {
+    CAPTURE(n);
+    const Array A = spd(n, 21);
+    const Array L = cholesky(Tensor(A)).value();
+    REQUIRE(L.shape() == A.shape());
+    for (std::size_t i = 0; i < n; ++i) {
+      CHECK(L(i, i) > 0.0);
+      for (std::size_t j = i + 1; j < n; ++j) CHECK(L(i, j) == 0.0);
+    }
+    check_close(ref_matmul(L, Array(xt::transpose(L))), A, 1e-12);
+  }
+  // Only the lower triangle is read.
+  check_close(cholesky(Tensor(Array{{4.0, 99.0}, {2.0, 5.0}})).value(), Array{{2.0, 0.0}, {1.0, 2.0}});
+  CHECK_THROWS_AS(cholesky(Tensor(Array{{1.0, 2.0}, {2.0, 1.0}})), ValueError);  // eigenvalues 3 and -1
+  CHECK_THROWS_AS(cholesky(Tensor(one_by_one(-1.0))), ValueError);
+  CHECK_THROWS_AS(cholesky(Tensor(sample({2, 3}))), ShapeError);
+  // d L / d a for a 1x1 matrix: L = sqrt(a), so d/da = 1 / (2 sqrt(a)) = 0.25 at a = 4.
+  CHECK(grad([](const Tensor& a) { return sum(cholesky(a)); })(Tensor(one_by_one(4.0))).item() ==
+        doctest::Approx(0.25));
+  // The gradient returned is symmetric, as documented.
+  const Tensor gs = grad([](const Tensor& a) {
+    return sum(cholesky(a) * Tensor(Array{{1.0, 0.0}, {2.0, 3.0}}));
+  })(Tensor(Array{{4.0, 2.0}, {2.0, 5.0}}));
+  CHECK(gs.value()(0, 1) == doctest::Approx(gs.value()(1, 0)));
+  // cholesky reads only the lower triangle, so perturbations are kept symmetric by the wrappers.
+  auto f = [](const Tensor& m) {
+    const double n = static_cast<double>(m.shape()[0]);
+    return cholesky(matmul(m, transpose(m)) + n * Tensor(eye(m.shape()[0])));
+  };
+  auto g = [](const Tensor& a) { return cholesky(0.5 * (a + transpose(a))); };
+  for (std::size_t n : {1, 2, 3}) {
+    CAPTURE(n);
+    XGRAD_CHECK_GRADS(f, Tensor(sample({n, n}, -1.0, 1.0, 31)));
+    XGRAD_CHECK_GRADS(g, Tensor(Array(spd(n, 32) + sample({n, n}, -0.3, 0.3, 33))));
+  }
+  // A log-determinant through cholesky: log det A = 2 sum(log(diag L)); its gradient is A^{-1}.
+  const Array A = Array{{4.0, 2.0}, {2.0, 5.0}};
+  const Tensor gl = grad([](const Tensor& a) {
+    const Tensor L = cholesky(a);
+    return 2.0 * (log(take(L, {0})) + log(take(L, {3})));
+  })(Tensor(A));
+  check_close(gl.value(), Array{{5.0 / 16, -2.0 / 16}, {-2.0 / 16, 4.0 / 16}}, 1e-12);
+}
