@@ -1,4 +1,14 @@
 #pragma once
-// xgrad::optim — optax-style transforms and jaxopt-style solvers. Not built yet (issue 4); this header fixes the
-// module's place in the dependency order: core <- ad <- optim.
+// xgrad::optim — optax-style gradient transformations and schedules (issue 4). Solvers and line searches: not yet.
+// Dependency order: core <- ad <- optim.
 #include "xgrad/ad/ad.hpp"
+#include "xgrad/optim/apply_if_finite.hpp"
+#include "xgrad/optim/clip.hpp"
+#include "xgrad/optim/combine.hpp"
+#include "xgrad/optim/moments.hpp"
+#include "xgrad/optim/optimizers.hpp"
+#include "xgrad/optim/scale.hpp"
+#include "xgrad/optim/schedule.hpp"
+#include "xgrad/optim/trace.hpp"
+#include "xgrad/optim/transform.hpp"
+#include "xgrad/optim/weight_decay.hpp"
