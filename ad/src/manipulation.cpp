@@ -167,8 +167,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   if (broadcast_shapes(x.shape(), shape, "broadcast_to") != shape)
     throw ShapeError("xgrad::broadcast_to: cannot broadcast " + shape_str(x.shape()) + " to " + shape_str(shape));
   if (x.shape() == shape) return x;
-  Array v = xt::broadcast(x.value(), shape);
-  return make("broadcast_to", std::move(v), {x},
+  return make("broadcast_to", broadcast_array(x.value(), shape), {x},
               [](const Node& n, const Tensor& g, Grads& d) { d(0, sum_to(g, n.in(0).shape())); });
 }
 

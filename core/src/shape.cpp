@@ -1,6 +1,7 @@
 #include "xgrad/core/array.hpp"
 
 #include <xtensor/xmath.hpp>
+#include <xtensor/xbroadcast.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include <algorithm>
@@ -48,6 +49,28 @@ std::vector<std::size_t> broadcast_reduce_axes(const Shape& from, const Shape& t
   for (std::size_t i = 0; i < to.size(); ++i)
     if (i < lead || (from[i - lead] == 1 && to[i] != 1)) axes.push_back(i);
   return axes;
+}
+
+Array broadcast_array(const Array& a, const Shape& shape) {
+  const Shape from = shape_of(a);
+  if (broadcast_shapes(from, shape, "broadcast_to") != shape)
+  {
+    std::string msg = "xgrad::broadcast_to: cannot broadcast ";
+    msg += shape_str(from);
+    msg += " to ";
+    msg += shape_str(shape);
+    throw ShapeError(msg);
+  }
+  Array out = Array::from_shape(shape);
+  const std::size_t n_in = a.size(), n_out = out.size();
+  if (n_in == 1) {  // a scalar everywhere (the adjoint of a full reduction)
+    std::fill(out.begin(), out.end(), a.data()[0]);
+  } else if (n_in > 0 && std::equal(from.begin(), from.end(), shape.end() - static_cast<std::ptrdiff_t>(from.size()))) {
+    for (std::size_t r = 0; r < n_out / n_in; ++r) std::copy(a.data(), a.data() + n_in, out.data() + r * n_in);
+  } else {
+    out = xt::broadcast(a, shape);
+  }
+  return out;
 }
 
 Array unbroadcast(const Array& g, const Shape& from) {

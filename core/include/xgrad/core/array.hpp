@@ -32,6 +32,9 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op = "broadca
 /// the result has shape `from`.
 std::vector<std::size_t> broadcast_reduce_axes(const Shape& from, const Shape& to);
 
+/// `a` broadcast to `shape` (numpy.broadcast_to, evaluated); throws ShapeError when it does not broadcast.
+Array broadcast_array(const Array& a, const Shape& shape);
+
 /// Sum `g` (shape `to`) down to shape `from`, undoing a numpy broadcast of `from` to `to`.
 Array unbroadcast(const Array& g, const Shape& from);
 

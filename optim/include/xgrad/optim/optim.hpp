@@ -1,14 +1,19 @@
 #pragma once
-// xgrad::optim — optax-style gradient transformations and schedules (issue 4). Solvers and line searches: not yet.
+// xgrad::optim — optax-style gradient transformations and schedules and jaxopt-style solvers with line searches (issue 4).
 // Dependency order: core <- ad <- optim.
 #include "xgrad/ad/ad.hpp"
 #include "xgrad/optim/apply_if_finite.hpp"
 #include "xgrad/optim/clip.hpp"
 #include "xgrad/optim/combine.hpp"
+#include "xgrad/optim/gradient_descent.hpp"
+#include "xgrad/optim/lbfgs.hpp"
+#include "xgrad/optim/linesearch.hpp"
 #include "xgrad/optim/moments.hpp"
 #include "xgrad/optim/optimizers.hpp"
 #include "xgrad/optim/scale.hpp"
 #include "xgrad/optim/schedule.hpp"
+#include "xgrad/optim/solver.hpp"
+#include "xgrad/optim/status.hpp"
 #include "xgrad/optim/trace.hpp"
 #include "xgrad/optim/transform.hpp"
 #include "xgrad/optim/weight_decay.hpp"

@@ -1,0 +1,186 @@
+#pragma once
+// Gradient descent, as jaxopt.GradientDescent: x_{k+1} = x_k - t_k grad f(x_k), with a fixed step (stepsize > 0)
+// or an Armijo backtracking line search (stepsize <= 0, the default; each search starts from the previous step
+// times `increase_factor`). With `acceleration` it is FISTA / Nesterov's method: the gradient step is taken from
+// the extrapolated point y_k = x_k + (t_{k-1} - 1) / t_k (x_k - x_{k-1}), restarting the momentum whenever the
+// value goes up (O'Donoghue & Candes' function restart).
+//
+//   xgrad::optim::GradientDescent solver{.maxiter = 1000, .tol = 1e-8};
+//   auto [params, state] = solver.run(f, x0, args...);
+//
+// `tol` measures the gradient's global Euclidean norm at the current parameters: state.error = ||grad f(params)||_2
+// over all leaves, and the status is Status::converged exactly when state.error <= tol.
+#include <cmath>
+#include <utility>
+
+#include "xgrad/optim/linesearch.hpp"
+#include "xgrad/optim/solver.hpp"
+#include "xgrad/optim/status.hpp"
+
+namespace xgrad::optim {
+
+/// State of GradientDescent for parameters of type P. Numeric fields are plain numbers.
+template <class P>
+struct GradientDescentState {
+  int iter_num = 0;             ///< iterations done
+  double value = 0.0;           ///< f at the current parameters
+  double error = 0.0;           ///< ||grad||_2 (global over the leaves): the quantity compared with tol
+  double stepsize = 0.0;        ///< last step used (0 before the first)
+  int num_fun_eval = 0;         ///< objective evaluations (each also computes the gradient)
+  int num_grad_eval = 0;        ///< gradient evaluations
+  int num_linesearch_iter = 0;  ///< line-search trial evaluations, over all iterations
+  P grad;                       ///< gradient at the current parameters, params' type
+  Status status = Status::running;  ///< see Status
+  Array aux_params{};            ///< acceleration: the extrapolated point y (flat), else unused
+  double aux_value = 0.0;       ///< acceleration: f(y)
+  Array aux_grad{};              ///< acceleration: grad f(y) (flat)
+  double momentum = 1.0;        ///< acceleration: FISTA's t_k
+};
+
+/// The gradient-descent solver; options are public fields with defaults (designated initializers work).
+struct GradientDescent {
+  int maxiter = 500;             ///< most iterations for run()
+  double tol = 1e-5;             ///< converged when ||grad||_2 (global, all leaves) <= tol
+  double stepsize = 0.0;         ///< fixed step when > 0; backtracking line search when <= 0
+  bool acceleration = false;     ///< FISTA / Nesterov acceleration
+  BacktrackingLineSearch linesearch{.c1 = 0.5};  ///< Armijo with c1 = 1/2: f(x - t g) <= f(x) - t/2 ||g||^2
+  double increase_factor = 2.0;  ///< each backtracking search starts at the previous step times this
+  bool verbose = false;          ///< print one line per iteration (iter, value, error, stepsize, evals) to stdout
+  Callback callback{};           ///< called after each iteration; returning true stops run()
+
+  /// The state at `params`: evaluates f and its gradient once.
+  template <class F, class P, class... Args>
+  GradientDescentState<P> init_state(const F& fun, const P& params, const Args&... args) const {
+    auto [y, g] = value_and_grad(fun)(params, args...);
+    Array gf = detail::flat(g);
+    GradientDescentState<P> s{.grad = std::move(g)};
+    s.value = y.item();
+    s.error = detail::norm2(gf);
+    s.num_fun_eval = s.num_grad_eval = 1;
+    s.status = status_at(s.value, s.error);
+    if (acceleration) {
+      s.aux_params = detail::flat(params);
+      s.aux_value = s.value;
+      s.aux_grad = std::move(gf);
+    }
+    return s;
+  }
+
+  /// One iteration. A failed step leaves params unchanged (always finite) and sets the status.
+  template <class F, class P, class... Args>
+  OptStep<P, GradientDescentState<P>> update(const F& fun, const P& params, const GradientDescentState<P>& state,
+                                             const Args&... args) const {
+    GradientDescentState<P> s = state;
+    if (s.status == Status::non_finite) return {params, s};
+    auto vg = detail::flat_objective(fun, params, args...);
+    auto unravel = tree::ravel(params).second;
+    const Array x = detail::flat(params);
+    const Array g = detail::flat(state.grad);
+    const bool acc = acceleration && s.aux_params.size() == x.size();
+    const Array& y = acc ? s.aux_params : x;
+    const double fy = acc ? s.aux_value : s.value;
+    const Array& gy = acc ? s.aux_grad : g;
+    ++s.iter_num;
+
+    Array xn, gn;
+    double fn = 0.0, t = stepsize;
+    if (stepsize > 0.0) {
+      xn = detail::axpy(y, -stepsize, gy);
+      auto [f1, g1] = vg(xn);
+      ++s.num_fun_eval;
+      ++s.num_grad_eval;
+      if (!std::isfinite(f1) || !detail::all_finite(g1)) {
+        s.status = Status::non_finite;
+        return {params, s};
+      }
+      fn = f1;
+      gn = std::move(g1);
+    } else {
+      const double t0 = s.stepsize > 0.0 ? s.stepsize * increase_factor : 1.0;
+      const Array d = detail::axpy(gy, -2.0, gy);  // -grad f(y)
+      auto r = linesearch.search(vg, y, fy, gy, d, t0);
+      s.num_fun_eval += r.evaluations;
+      s.num_grad_eval += r.evaluations;
+      s.num_linesearch_iter += r.evaluations;
+      if (!r.decrease) {
+        s.stepsize = 0.0;
+        s.status = r.non_finite ? Status::non_finite : Status::line_search_failed;
+        return {params, s};
+      }
+      xn = std::move(r.params);
+      fn = r.value;
+      gn = std::move(r.grad);
+      t = r.stepsize;
+    }
+
+    if (acceleration) {
+      double tn = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * s.momentum * s.momentum));
+      Array yn;
+      double fyn = 0.0;
+      Array gyn;
+      bool restart = fn > s.value;
+      if (!restart) {
+        yn = detail::axpy(xn, (s.momentum - 1.0) / tn, detail::sub(xn, x));
+        auto [f2, g2] = vg(yn);
+        ++s.num_fun_eval;
+        ++s.num_grad_eval;
+        restart = !std::isfinite(f2) || !detail::all_finite(g2);
+        fyn = f2;
+        gyn = std::move(g2);
+      }
+      if (restart) {
+        tn = 1.0;
+        yn = xn;
+        fyn = fn;
+        gyn = gn;
+      }
+      s.momentum = tn;
+      s.aux_params = std::move(yn);
+      s.aux_value = fyn;
+      s.aux_grad = std::move(gyn);
+    }
+    s.value = fn;
+    s.error = detail::norm2(gn);
+    s.stepsize = t;
+    s.grad = unravel(gn);
+    s.status = status_at(s.value, s.error);
+    return {unravel(xn), std::move(s)};
+  }
+
+  /// Iterate from init_params until converged, a failure status, maxiter iterations (Status::max_iterations), or
+  /// the callback asks to stop. Returns {params, state}.
+  template <class F, class P, class... Args>
+  OptStep<P, GradientDescentState<P>> run(const F& fun, const P& init_params, const Args&... args) const {
+    P params = init_params;
+    GradientDescentState<P> state = init_state(fun, params, args...);
+    if (verbose) detail::print_iteration("GradientDescent", state);
+    while (state.status == Status::running) {
+      if (state.iter_num >= maxiter) {
+        state.status = Status::max_iterations;
+        break;
+      }
+      auto step = update(fun, params, state, args...);
+      params = std::move(step.params);
+      state = std::move(step.state);
+      if (verbose) detail::print_iteration("GradientDescent", state);
+      if (callback && callback(detail::info(state))) break;
+    }
+    return {std::move(params), std::move(state)};
+  }
+
+  /// This solver bound to `fun`: init_state/update/run without the objective argument.
+  template <class F>
+  BoundSolver<GradientDescent, F> bind(F fun) const {
+    return {*this, std::move(fun)};
+  }
+
+ private:
+  Status status_at(double value, double error) const {
+    if (!std::isfinite(value) || !std::isfinite(error)) return Status::non_finite;
+    if (value < detail::unbounded_value) return Status::unbounded;
+    if (error <= tol) return Status::converged;
+    return Status::running;
+  }
+};
+
+}  // namespace xgrad::optim

@@ -1,0 +1,212 @@
+#pragma once
+// Limited-memory BFGS (Nocedal & Wright, Numerical Optimization, Alg. 7.4 and 7.5), as jaxopt.LBFGS:
+//
+//   xgrad::optim::LBFGS solver;
+//   solver.maxiter = 500;
+//   solver.tol = 1e-10;
+//   auto [params, state] = solver.run(f, x0, data, lambda);   // f(params, data, lambda) -> one-element Tensor
+//   if (state.status != xgrad::optim::Status::converged) ... to_string(state.status) ...
+//
+// Params may be any pytree (a Tensor, a struct of Tensors, std::vector<Tensor>, ...). The solver works on the flat
+// view of the parameters (all leaves concatenated, tree::ravel order), so the two-loop recursion, every inner
+// product and every norm are global across the leaves: splitting the parameter vector over several leaves gives
+// the same iterates as one leaf (jaxopt computed them per leaf: jaxopt #468). The histories are stored flat.
+//
+// `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
+// status is Status::converged exactly when state.error <= tol.
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "xgrad/optim/linesearch.hpp"
+#include "xgrad/optim/solver.hpp"
+#include "xgrad/optim/status.hpp"
+
+namespace xgrad::optim {
+
+/// State of LBFGS for parameters of type P. Numeric fields are plain numbers.
+template <class P>
+struct LBFGSState {
+  int iter_num = 0;             ///< iterations done
+  double value = 0.0;           ///< f at the current parameters
+  double error = 0.0;           ///< ||grad||_2 (global over the leaves): the quantity compared with tol
+  double stepsize = 0.0;        ///< last accepted line-search step (0 before the first)
+  int num_fun_eval = 0;         ///< objective evaluations (each also computes the gradient)
+  int num_grad_eval = 0;        ///< gradient evaluations
+  int num_linesearch_iter = 0;  ///< line-search trial evaluations, over all iterations
+  P grad;                       ///< gradient at the current parameters, params' type
+  Status status = Status::running;  ///< see Status
+  std::vector<Array> s_history{};    ///< flat steps s_k = x_{k+1} - x_k, oldest first
+  std::vector<Array> y_history{};    ///< flat gradient changes y_k = g_{k+1} - g_k, oldest first
+  std::vector<double> rho_history{}; ///< 1 / <s_k, y_k>
+  double gamma = 1.0;               ///< initial inverse-Hessian scaling <s, y> / <y, y> of the newest pair
+};
+
+/// Which line search LBFGS uses.
+enum class LineSearchKind {
+  zoom,          ///< ZoomLineSearch (strong Wolfe, Nocedal & Wright)
+  backtracking,  ///< BacktrackingLineSearch with its own `condition` (strong Wolfe by default here)
+};
+
+/// The LBFGS solver; options are public fields with defaults (designated initializers work).
+struct LBFGS {
+  int maxiter = 500;         ///< most iterations for run()
+  double tol = 1e-5;         ///< converged when ||grad||_2 (global, all leaves) <= tol
+  int history_size = 10;     ///< pairs (s, y) kept
+  LineSearchKind linesearch = LineSearchKind::zoom;  ///< which line search
+  ZoomLineSearch zoom{};     ///< options of the zoom search
+  BacktrackingLineSearch backtracking{.condition = LineSearchCondition::strong_wolfe};  ///< options of backtracking
+  double curvature_eps = 1e-10;  ///< the pair (s, y) is skipped when <s, y> <= curvature_eps * <y, y>
+  bool verbose = false;      ///< print one line per iteration (iter, value, error, stepsize, evals) to stdout
+  Callback callback{};       ///< called after each iteration; returning true stops run()
+
+  /// The state at `params`: evaluates f and its gradient once.
+  template <class F, class P, class... Args>
+  LBFGSState<P> init_state(const F& fun, const P& params, const Args&... args) const {
+    auto [y, g] = value_and_grad(fun)(params, args...);
+    const Array gf = detail::flat(g);
+    LBFGSState<P> s{.grad = std::move(g)};
+    s.value = y.item();
+    s.error = detail::norm2(gf);
+    s.num_fun_eval = s.num_grad_eval = 1;
+    s.status = initial_status(s.value, s.error);
+    return s;
+  }
+
+  /// One iteration from (params, state): direction by the global two-loop recursion, then the line search. On a
+  /// failed search with a non-empty history the history is dropped and the search retried once along -grad; if
+  /// that fails too the status says why (unbounded, non_finite when a trial point was NaN/Inf, else
+  /// line_search_failed) and params move only to the best trial point with sufficient decrease, if any: they stay
+  /// finite.
+  template <class F, class P, class... Args>
+  OptStep<P, LBFGSState<P>> update(const F& fun, const P& params, const LBFGSState<P>& state,
+                                   const Args&... args) const {
+    LBFGSState<P> s = state;
+    if (s.status == Status::non_finite) return {params, s};
+    auto vg = detail::flat_objective(fun, params, args...);
+    auto unravel = tree::ravel(params).second;
+    const Array x = detail::flat(params);
+    const Array g = detail::flat(state.grad);
+    auto search = [&](const Array& d, double t0) {
+      auto r = linesearch == LineSearchKind::zoom ? zoom.search(vg, x, s.value, g, d, t0)
+                                                  : backtracking.search(vg, x, s.value, g, d, t0);
+      s.num_fun_eval += r.evaluations;
+      s.num_grad_eval += r.evaluations;
+      s.num_linesearch_iter += r.evaluations;
+      return r;
+    };
+    auto reset = [&] {
+      s.s_history.clear();
+      s.y_history.clear();
+      s.rho_history.clear();
+      s.gamma = 1.0;
+    };
+    const double first_step = std::min(1.0, 1.0 / s.error);
+
+    Array d = direction(s, g);
+    bool fresh = s.s_history.empty();
+    if (!(detail::dot(g, d) < 0.0)) {  // not a descent direction: restart from steepest descent
+      reset();
+      d = direction(s, g);
+      fresh = true;
+    }
+    LineSearchResult r = search(d, fresh ? first_step : 1.0);
+    if (!r.ok && !fresh && !r.unbounded) {
+      reset();
+      r = search(direction(s, g), first_step);
+    }
+    ++s.iter_num;
+    if (!r.ok) {
+      // Report the failure; keep the best finite point with sufficient decrease, if the search found one.
+      s.status = r.unbounded ? Status::unbounded : r.non_finite ? Status::non_finite : Status::line_search_failed;
+      s.stepsize = r.stepsize;
+      if (!r.decrease) return {params, s};
+      s.value = r.value;
+      s.error = detail::norm2(r.grad);
+      s.grad = unravel(r.grad);
+      if (s.error <= tol && !r.unbounded) s.status = Status::converged;
+      return {unravel(r.params), std::move(s)};
+    }
+
+    Array sv = detail::sub(r.params, x), yv = detail::sub(r.grad, g);
+    const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv);
+    if (yy > 0.0 && sy > curvature_eps * yy && history_size > 0) {
+      s.s_history.push_back(std::move(sv));
+      s.y_history.push_back(std::move(yv));
+      s.rho_history.push_back(1.0 / sy);
+      if (static_cast<int>(s.s_history.size()) > history_size) {
+        s.s_history.erase(s.s_history.begin());
+        s.y_history.erase(s.y_history.begin());
+        s.rho_history.erase(s.rho_history.begin());
+      }
+      s.gamma = sy / yy;
+    }
+    s.value = r.value;
+    s.error = detail::norm2(r.grad);
+    s.stepsize = r.stepsize;
+    s.grad = unravel(r.grad);
+    s.status = initial_status(s.value, s.error);
+    return {unravel(r.params), std::move(s)};
+  }
+
+  /// Iterate from init_params until converged, a failure status, maxiter iterations (Status::max_iterations), or
+  /// the callback asks to stop. Returns {params, state}.
+  template <class F, class P, class... Args>
+  OptStep<P, LBFGSState<P>> run(const F& fun, const P& init_params, const Args&... args) const {
+    P params = init_params;
+    LBFGSState<P> state = init_state(fun, params, args...);
+    if (verbose) detail::print_iteration("LBFGS", state);
+    while (state.status == Status::running) {
+      if (state.iter_num >= maxiter) {
+        state.status = Status::max_iterations;
+        break;
+      }
+      auto step = update(fun, params, state, args...);
+      params = std::move(step.params);
+      state = std::move(step.state);
+      if (verbose) detail::print_iteration("LBFGS", state);
+      if (callback && callback(detail::info(state))) break;
+    }
+    return {std::move(params), std::move(state)};
+  }
+
+  /// This solver bound to `fun`: init_state/update/run without the objective argument.
+  template <class F>
+  BoundSolver<LBFGS, F> bind(F fun) const {
+    return {*this, std::move(fun)};
+  }
+
+  /// The two-loop recursion: -H g for the inverse-Hessian approximation H of `s` (flat, global over all leaves).
+  template <class S>
+  static Array direction(const S& s, const Array& g) {
+    const std::size_t m = s.s_history.size(), n = g.size();
+    Array q = g;
+    std::vector<double> alpha(m);
+    for (std::size_t k = m; k-- > 0;) {
+      alpha[k] = s.rho_history[k] * detail::dot(s.s_history[k], q);
+      const double* y = s.y_history[k].data();
+      double* pq = q.data();
+      for (std::size_t i = 0; i < n; ++i) pq[i] -= alpha[k] * y[i];
+    }
+    double* r = q.data();
+    for (std::size_t i = 0; i < n; ++i) r[i] *= s.gamma;
+    for (std::size_t k = 0; k < m; ++k) {
+      const double beta = s.rho_history[k] * detail::dot(s.y_history[k], q);
+      const double* sk = s.s_history[k].data();
+      for (std::size_t i = 0; i < n; ++i) r[i] += (alpha[k] - beta) * sk[i];
+    }
+    for (std::size_t i = 0; i < n; ++i) r[i] = -r[i];
+    return q;
+  }
+
+ private:
+  Status initial_status(double value, double error) const {
+    if (!std::isfinite(value) || !std::isfinite(error)) return Status::non_finite;
+    if (value < detail::unbounded_value) return Status::unbounded;
+    if (error <= tol) return Status::converged;
+    return Status::running;
+  }
+};
+
+}  // namespace xgrad::optim

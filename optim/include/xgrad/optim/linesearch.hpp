@@ -1,0 +1,348 @@
+#pragma once
+// Line searches along a direction d from x: find a step t with sufficient decrease (Armijo)
+//     f(x + t d) <= f(x) + c1 t <g, d>
+// and, for the Wolfe conditions, enough change in slope (curvature)
+//     <g(x + t d), d> >= c2 <g, d>             (Wolfe)
+//     |<g(x + t d), d>| <= c2 |<g, d>|         (strong Wolfe).
+//
+// Two searches, both working on a flat view of the parameters (one Array holding every leaf of the pytree, in
+// tree::ravel's order), so every inner product is global across the leaves:
+//   BacktrackingLineSearch  shrink by `decrease_factor` until the condition holds (Wolfe variants also grow a step
+//                           that is too short, then bisect the bracket);
+//   ZoomLineSearch          Nocedal & Wright, Numerical Optimization (2nd ed.), Algorithms 3.5 (bracketing) and 3.6
+//                           (zoom), with cubic then quadratic interpolation and a bisection safeguard.
+// Both treat a non-finite trial value or gradient as "step too long" (they shrink instead of returning it: jaxopt
+// #409/#473, torch #5953), and when they run out of evaluations they fall back to the best trial point with
+// sufficient decrease (ok = false, decrease = true). With a curvature condition, where the decrease asked for is
+// below f's rounding level, the approximate sufficient-decrease test of Hager & Zhang also accepts a step (see
+// `approx_eps`); the Armijo-only backtracking search never uses it.
+// `line_search(...)` runs either on a pytree objective.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <utility>
+
+#include "xgrad/ad/transforms.hpp"
+#include "xgrad/core/array.hpp"
+#include "xgrad/core/tree.hpp"
+
+namespace xgrad::optim {
+
+/// What a line search returns. `params` and `grad` are flat (tree::ravel order) when the search ran on a flat
+/// objective; line_search() rebuilds pytrees from them.
+struct LineSearchResult {
+  double stepsize = 0.0;    ///< accepted step t (0 when no acceptable point was found)
+  Array params;             ///< x + t d (x itself when stepsize == 0)
+  double value = 0.0;       ///< f at params
+  Array grad;               ///< gradient at params
+  int evaluations = 0;      ///< value-and-gradient evaluations spent (trial points)
+  bool ok = false;          ///< the requested conditions hold at the returned point
+  bool decrease = false;    ///< sufficient decrease (Armijo) holds at the returned point: the step is usable
+  bool non_finite = false;  ///< some trial point had a non-finite value or gradient
+  bool unbounded = false;   ///< the step reached max_stepsize with sufficient decrease and a still negative slope
+};
+
+/// Which conditions a backtracking search enforces.
+enum class LineSearchCondition { armijo, wolfe, strong_wolfe };
+
+namespace detail {
+
+inline double dot(const Array& a, const Array& b) {
+  const double* pa = a.data();
+  const double* pb = b.data();
+  double s = 0.0;
+  for (std::size_t i = 0, n = a.size(); i < n; ++i) s += pa[i] * pb[i];
+  return s;
+}
+inline double norm2(const Array& a) { return std::sqrt(dot(a, a)); }
+inline bool all_finite(const Array& a) {
+  const double* p = a.data();
+  for (std::size_t i = 0, n = a.size(); i < n; ++i)
+    if (!std::isfinite(p[i])) return false;
+  return true;
+}
+/// x + t d, as a new array.
+inline Array axpy(const Array& x, double t, const Array& d) {
+  Array out = Array::from_shape({x.size()});
+  const double* px = x.data();
+  const double* pd = d.data();
+  double* po = out.data();
+  for (std::size_t i = 0, n = x.size(); i < n; ++i) po[i] = px[i] + t * pd[i];
+  return out;
+}
+/// a - b, as a new array.
+inline Array sub(const Array& a, const Array& b) { return axpy(a, -1.0, b); }
+
+/// All leaves of a pytree copied into one flat Array (tree::ravel's order), without building an unravel function.
+template <class T>
+Array flat(const T& t) {
+  std::size_t total = 0;
+  tree::for_each([&](const auto& leaf) { total += tree::leaf_value(leaf).size(); }, t);
+  Array out = Array::from_shape({total});
+  double* p = out.data();
+  tree::for_each([&](const auto& leaf) {
+    const Array& v = tree::leaf_value(leaf);
+    p = std::copy(v.begin(), v.end(), p);
+  }, t);
+  return out;
+}
+
+/// The objective seen through the flat view: x (flat) -> {f, flat gradient}. Holds references to fun and args.
+template <class F, class P, class... Args>
+auto flat_objective(const F& fun, const P& proto, const Args&... args) {
+  auto unravel = tree::ravel(proto).second;
+  return [&fun, unravel, &args...](const Array& x) {
+    const P p = unravel(x);
+    auto [y, g] = value_and_grad(fun)(p, args...);
+    return std::pair<double, Array>(y.item(), flat(g));
+  };
+}
+
+// Minimiser of the cubic through (a, fa, da), (b, fb, db); NaN when it has none (N&W eq. 3.59).
+inline double cubic_min(double a, double fa, double da, double b, double fb, double db) {
+  const double d1 = da + db - 3.0 * (fa - fb) / (a - b);
+  const double disc = d1 * d1 - da * db;
+  if (!(disc >= 0.0)) return std::numeric_limits<double>::quiet_NaN();
+  const double d2 = (b > a ? 1.0 : -1.0) * std::sqrt(disc);
+  const double den = db - da + 2.0 * d2;
+  if (den == 0.0) return std::numeric_limits<double>::quiet_NaN();
+  return b - (b - a) * (db + d2 - d1) / den;
+}
+// Minimiser of the quadratic through (a, fa, da), (b, fb); NaN when it opens downwards.
+inline double quadratic_min(double a, double fa, double da, double b, double fb) {
+  const double h = b - a;
+  const double c = (fb - fa - da * h) / (h * h);
+  if (!(c > 0.0)) return std::numeric_limits<double>::quiet_NaN();
+  return a - da / (2.0 * c);
+}
+
+// Bookkeeping shared by both searches: trial evaluation and the best point with sufficient decrease.
+template <class VG>
+struct Trials {
+  VG& vg;
+  const Array& x;
+  const Array& d;
+  double f0, dphi0, c1, approx_eps;
+  LineSearchResult best;  // best trial with sufficient decrease (decrease == true once there is one)
+  int evaluations = 0;
+  bool non_finite = false;
+
+  struct Trial {
+    double t = 0.0, f = 0.0, dphi = 0.0;
+    bool finite = true;
+    Array x, g;
+  };
+  Trial eval(double t) {
+    Trial tr;
+    tr.t = t;
+    tr.x = axpy(x, t, d);
+    auto [f, g] = vg(tr.x);
+    ++evaluations;
+    tr.f = f;
+    tr.g = std::move(g);
+    tr.finite = std::isfinite(tr.f) && all_finite(tr.g);
+    if (!tr.finite) {
+      non_finite = true;
+      tr.f = std::numeric_limits<double>::infinity();
+      tr.dphi = std::numeric_limits<double>::quiet_NaN();
+      return tr;
+    }
+    tr.dphi = dot(tr.g, d);
+    if (armijo(tr) && (!best.decrease || tr.f < best.value)) {
+      best.stepsize = t;
+      best.params = tr.x;
+      best.value = tr.f;
+      best.grad = tr.g;
+      best.decrease = true;
+    }
+    return tr;
+  }
+  // Sufficient decrease, and a strict one: a step below the resolution of x (x + t d == x) is no progress.
+  bool armijo(const Trial& tr) const { return tr.finite && tr.f < f0 && tr.f <= f0 + c1 * tr.t * dphi0; }
+  // The approximate sufficient decrease of Hager & Zhang (2005), only where the decrease Armijo asks for is below
+  // f's rounding level (c1 t |<g, d>| <= approx_eps |f0|): f <= f0 + approx_eps |f0| and slope <= (2 c1 - 1) <g, d>.
+  // Used only together with a curvature condition, which makes the point a near-minimiser along d.
+  bool approx_armijo(const Trial& tr) const {
+    const double noise = approx_eps * std::abs(f0);
+    return tr.finite && -c1 * tr.t * dphi0 <= noise && tr.f <= f0 + noise && tr.dphi <= (2.0 * c1 - 1.0) * dphi0;
+  }
+  LineSearchResult accept(Trial& tr) {
+    LineSearchResult r;
+    r.stepsize = tr.t;
+    r.params = std::move(tr.x);
+    r.value = tr.f;
+    r.grad = std::move(tr.g);
+    r.ok = true;
+    r.decrease = true;
+    return finish(std::move(r));
+  }
+  LineSearchResult fail(const Array& g0) {
+    LineSearchResult r = best;
+    if (!r.decrease) {
+      r.stepsize = 0.0;
+      r.params = x;
+      r.value = f0;
+      r.grad = g0;
+    }
+    r.ok = false;
+    return finish(std::move(r));
+  }
+  LineSearchResult finish(LineSearchResult r) const {
+    r.evaluations = evaluations;
+    r.non_finite = non_finite;
+    return r;
+  }
+};
+
+}  // namespace detail
+
+/// Backtracking: start at the initial step and multiply by `decrease_factor` while the step is too long (no
+/// sufficient decrease, a non-finite trial, or for strong Wolfe a slope that became too positive). For the Wolfe
+/// conditions a step that is too short (slope still below c2 <g, d>) is divided by `decrease_factor`, and once a
+/// bracket exists the search bisects it.
+struct BacktrackingLineSearch {
+  LineSearchCondition condition = LineSearchCondition::armijo;  ///< conditions enforced at the returned step
+  double c1 = 1e-4;               ///< sufficient-decrease constant, 0 < c1 < c2 < 1
+  double c2 = 0.9;                ///< curvature constant (Wolfe variants only)
+  double decrease_factor = 0.5;   ///< shrink factor in (0, 1)
+  int max_iterations = 30;        ///< most trial evaluations
+  double approx_eps = 1e-12;      ///< relative rounding level of f for the approximate Armijo test (Wolfe variants; 0: off)
+
+  /// Search from flat x (value f0, gradient g0) along descent direction d, first trying initial_stepsize.
+  /// `vg(flat_x) -> std::pair<double, Array>` evaluates the value and flat gradient.
+  template <class VG>
+  LineSearchResult search(VG&& vg, const Array& x, double f0, const Array& g0, const Array& d,
+                          double initial_stepsize = 1.0) const {
+    detail::Trials<VG> tr{vg, x, d, f0, detail::dot(g0, d), c1, approx_eps, {}};
+    const double dphi0 = tr.dphi0;
+    if (!(dphi0 < 0.0)) return tr.fail(g0);  // not a descent direction
+    double lo = 0.0, hi = std::numeric_limits<double>::infinity(), t = initial_stepsize;
+    auto shorter = [&] { return lo > 0.0 ? 0.5 * (lo + hi) : hi * decrease_factor; };
+    while (tr.evaluations < max_iterations) {
+      auto trial = tr.eval(t);
+      if (!tr.armijo(trial) && !(condition != LineSearchCondition::armijo && tr.approx_armijo(trial))) {
+        hi = t;
+        t = shorter();
+        continue;
+      }
+      if (condition != LineSearchCondition::armijo) {
+        if (trial.dphi < c2 * dphi0) {  // too short
+          lo = t;
+          t = std::isinf(hi) ? t / decrease_factor : 0.5 * (lo + hi);
+          continue;
+        }
+        if (condition == LineSearchCondition::strong_wolfe && trial.dphi > -c2 * dphi0) {  // overshot the minimum
+          hi = t;
+          t = shorter();
+          continue;
+        }
+      }
+      return tr.accept(trial);
+    }
+    return tr.fail(g0);
+  }
+};
+
+/// Strong-Wolfe line search of Nocedal & Wright (Alg. 3.5 and 3.6). The bracketing phase grows the step by a
+/// factor that itself doubles (x2, x4, x8, ...) up to `max_stepsize`; the zoom phase picks trial steps by cubic
+/// interpolation, else quadratic, else bisection (when the interpolant falls outside the open bracket, or
+/// when two trials did not shrink the bracket below 2/3 of its width, as More & Thuente safeguard). Reaching
+/// `max_stepsize` with sufficient decrease and a negative slope returns ok = false, unbounded = true.
+struct ZoomLineSearch {
+  double c1 = 1e-4;           ///< sufficient-decrease constant
+  double c2 = 0.9;            ///< curvature constant (0.9 for quasi-Newton, 0.1 for conjugate gradients)
+  int max_iterations = 30;    ///< most trial evaluations (both phases together)
+  double max_stepsize = 1e20; ///< largest step tried
+  double approx_eps = 1e-12;  ///< relative rounding level of f for the approximate Armijo test (0: off)
+
+  /// Search from flat x (value f0, gradient g0) along descent direction d, first trying initial_stepsize.
+  template <class VG>
+  LineSearchResult search(VG&& vg, const Array& x, double f0, const Array& g0, const Array& d,
+                          double initial_stepsize = 1.0) const {
+    detail::Trials<VG> tr{vg, x, d, f0, detail::dot(g0, d), c1, approx_eps, {}};
+    const double dphi0 = tr.dphi0;
+    if (!(dphi0 < 0.0)) return tr.fail(g0);
+    using Trial = typename detail::Trials<VG>::Trial;
+    auto too_long = [&](const Trial& a, const Trial& prev, bool first) {
+      return !tr.armijo(a) || (!first && a.f >= prev.f);
+    };
+    auto curvature = [&](const Trial& a) { return std::abs(a.dphi) <= -c2 * dphi0; };
+
+    // Alg. 3.6: lo has the lowest value so far with sufficient decrease; the minimiser lies between lo and hi.
+    auto zoom = [&](Trial lo, Trial hi) -> LineSearchResult {
+      double width_before2 = std::numeric_limits<double>::infinity(), width_before1 = width_before2;
+      while (tr.evaluations < max_iterations) {
+        const double a = std::min(lo.t, hi.t), b = std::max(lo.t, hi.t), w = b - a;
+        if (w <= 1e-15 * b) break;  // the bracket has collapsed to rounding level
+        auto inside = [&](double t) { return t > a && t < b; };
+        double t = std::numeric_limits<double>::quiet_NaN();
+        // More & Thuente's safeguard: bisect when two trials did not shrink the bracket below 2/3 of its width.
+        const bool stalled = w > (2.0 / 3.0) * width_before2;
+        if (hi.finite && !stalled) {
+          t = detail::cubic_min(lo.t, lo.f, lo.dphi, hi.t, hi.f, hi.dphi);
+          if (!inside(t)) t = detail::quadratic_min(lo.t, lo.f, lo.dphi, hi.t, hi.f);
+        }
+        if (!inside(t)) t = 0.5 * (a + b);
+        width_before2 = width_before1;
+        width_before1 = w;
+        Trial tj = tr.eval(t);
+        if ((tr.armijo(tj) || tr.approx_armijo(tj)) && curvature(tj)) return tr.accept(tj);
+        if (!tr.armijo(tj) || tj.f >= lo.f) {
+          hi = std::move(tj);
+        } else {  // sufficient decrease and lower than lo, but the slope is still too steep
+          if (tj.dphi * (hi.t - lo.t) >= 0.0) hi = lo;
+          lo = std::move(tj);
+        }
+      }
+      return tr.fail(g0);
+    };
+
+    // Alg. 3.5: bracketing.
+    Trial prev;
+    prev.t = 0.0;
+    prev.f = f0;
+    prev.dphi = dphi0;
+    double t = std::min(initial_stepsize, max_stepsize), grow = 2.0;
+    for (bool first = true; tr.evaluations < max_iterations; first = false) {
+      Trial cur = tr.eval(t);
+      if ((tr.armijo(cur) || tr.approx_armijo(cur)) && curvature(cur)) return tr.accept(cur);
+      if (too_long(cur, prev, first)) return zoom(std::move(prev), std::move(cur));
+      if (cur.dphi >= 0.0) return zoom(std::move(cur), std::move(prev));
+      if (t >= max_stepsize) {
+        LineSearchResult r = tr.fail(g0);
+        r.unbounded = true;
+        return r;
+      }
+      prev = std::move(cur);
+      t = std::min(t * grow, max_stepsize);
+      grow *= 2.0;
+    }
+    return tr.fail(g0);
+  }
+};
+
+/// A line search's result on a pytree: the new parameters and gradient have the parameters' type.
+template <class P>
+struct LineSearchStep {
+  double stepsize = 0.0;  ///< accepted step
+  P params;               ///< params + stepsize * direction
+  double value = 0.0;     ///< objective at params
+  P grad;                 ///< gradient at params
+  int evaluations = 0;    ///< trial evaluations (the one at the start point not included)
+  bool ok = false;        ///< the search's conditions hold at the returned step
+};
+
+/// Run line search `ls` (BacktrackingLineSearch or ZoomLineSearch) on fun(params, args...) from `params` along
+/// `direction` (same pytree type), first trying `initial_stepsize`. Inner products are global over all leaves.
+template <class LS, class F, class P, class... Args>
+LineSearchStep<P> line_search(const LS& ls, const F& fun, const P& params, const P& direction,
+                              double initial_stepsize, const Args&... args) {
+  auto [y0, g0] = value_and_grad(fun)(params, args...);
+  auto vg = detail::flat_objective(fun, params, args...);
+  auto r = ls.search(vg, detail::flat(params), y0.item(), detail::flat(g0), detail::flat(direction), initial_stepsize);
+  auto unravel = tree::ravel(params).second;
+  return {r.stepsize, unravel(r.params), r.value, unravel(r.grad), r.evaluations, r.ok};
+}
+
+}  // namespace xgrad::optim

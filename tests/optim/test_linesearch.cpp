@@ -1,0 +1,139 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "optim/solver_problems.hpp"
+
+using namespace xgrad;
+using namespace xgrad::testing;
+namespace opt = xgrad::optim;
+
+namespace {
+
+// Two of the More-Thuente (1994) 1-D test functions, as objectives of a one-element Tensor (search along d = 1
+// from 0): phi1(a) = -a / (a^2 + 2) (minimum at sqrt 2), phi2(a) = (a + 0.004)^5 - 2 (a + 0.004)^4 (minimum at 1.6).
+Tensor mt1(const Tensor& a) { return sum(-a / (square(a) + 2.0)); }
+Tensor mt2(const Tensor& a) {
+  const Tensor b = a + 0.004;
+  return sum(pow(b, 5.0) - 2.0 * pow(b, 4.0));
+}
+
+struct Conditions {
+  bool armijo, wolfe, strong_wolfe;
+};
+// The conditions at step t, recomputed independently of the line search.
+template <class F>
+Conditions check_at(F f, const Tensor& x, const Tensor& d, double t, double c1, double c2) {
+  auto [f0, g0] = value_and_grad(f)(x);
+  const Tensor xt = x + t * d;
+  auto [ft, gt] = value_and_grad(f)(xt);
+  const double dphi0 = sum(g0 * d).item(), dphit = sum(gt * d).item();
+  return {ft.item() <= f0.item() + c1 * t * dphi0, dphit >= c2 * dphi0, std::abs(dphit) <= -c2 * dphi0};
+}
+
+}  // namespace
+
+TEST_CASE("backtracking: Armijo holds at the returned step on Rosenbrock along -grad") {
+  const Tensor x(Array{-1.2, 1.0});
+  const Tensor d = -grad(rosenbrock)(x);
+  const opt::BacktrackingLineSearch ls;
+  auto r = opt::line_search(ls, rosenbrock, x, d, 1.0);
+  CHECK(r.ok);
+  CHECK(r.stepsize > 0.0);
+  CHECK(r.stepsize < 1.0);  // the unit step is far too long here
+  CHECK(check_at(rosenbrock, x, d, r.stepsize, ls.c1, ls.c2).armijo);
+  CHECK(r.value == doctest::Approx(rosenbrock(x + r.stepsize * d).item()));
+  CHECK(max_abs_diff(r.params, x + r.stepsize * d) < 1e-15);
+  CHECK(max_abs_diff(r.grad, grad(rosenbrock)(r.params)) < 1e-12);
+  // halving from 1 gives a power of two
+  CHECK(std::log2(r.stepsize) == doctest::Approx(std::round(std::log2(r.stepsize))));
+}
+
+TEST_CASE("backtracking with Wolfe and strong Wolfe, and zoom, on the More-Thuente functions") {
+  const Tensor x(Array{0.0}), d(Array{1.0});
+  for (double t0 : {1e-3, 1e-1, 1e1, 1e3}) {
+    for (auto cond : {opt::LineSearchCondition::wolfe, opt::LineSearchCondition::strong_wolfe}) {
+      const opt::BacktrackingLineSearch ls{.condition = cond, .c1 = 1e-3, .c2 = 0.1, .max_iterations = 60};
+      for (auto* f : {&mt1, &mt2}) {
+        auto r = opt::line_search(ls, f, x, d, t0);
+        INFO("t0 = " << t0 << ", strong = " << (cond == opt::LineSearchCondition::strong_wolfe));
+        REQUIRE(r.ok);
+        auto c = check_at(f, x, d, r.stepsize, ls.c1, ls.c2);
+        CHECK(c.armijo);
+        CHECK(c.wolfe);
+        if (cond == opt::LineSearchCondition::strong_wolfe) CHECK(c.strong_wolfe);
+      }
+    }
+    const opt::ZoomLineSearch zoom{.c1 = 1e-3, .c2 = 0.1};
+    for (auto* f : {&mt1, &mt2}) {
+      auto r = opt::line_search(zoom, f, x, d, t0);
+      INFO("zoom, t0 = " << t0);
+      REQUIRE(r.ok);
+      auto c = check_at(f, x, d, r.stepsize, zoom.c1, zoom.c2);
+      CHECK(c.armijo);
+      CHECK(c.strong_wolfe);
+      CHECK(r.evaluations <= 16);
+    }
+  }
+}
+
+TEST_CASE("zoom: strong Wolfe on Rosenbrock and on a pytree, with global inner products") {
+  const Tensor x(Array{-1.2, 1.0});
+  const Tensor d = -grad(rosenbrock)(x);
+  const opt::ZoomLineSearch zoom;
+  auto r = opt::line_search(zoom, rosenbrock, x, d, 1.0);
+  REQUIRE(r.ok);
+  auto c = check_at(rosenbrock, x, d, r.stepsize, zoom.c1, zoom.c2);
+  CHECK(c.armijo);
+  CHECK(c.strong_wolfe);
+
+  // the same search with the parameters split over two leaves of a std::vector gives the same step
+  auto split = [](const std::vector<Tensor>& p) { return rosenbrock(concatenate({p[0], p[1]})); };
+  const std::vector<Tensor> xs{Tensor(Array{-1.2}), Tensor(Array{1.0})};
+  const std::vector<Tensor> ds{slice(d, 0, 0, 1), slice(d, 0, 1, 2)};
+  auto rs = opt::line_search(zoom, split, xs, ds, 1.0);
+  CHECK(rs.ok);
+  CHECK(rs.stepsize == r.stepsize);
+  CHECK(rs.evaluations == r.evaluations);
+  CHECK(rs.value == doctest::Approx(r.value).epsilon(1e-14));
+}
+
+TEST_CASE("line searches: a non-finite trial is a step too long, never returned") {
+  // -sum(x) is NaN past x = 1: from 0 along +1, the unit step hits the NaN region.
+  const Tensor x(Array{0.0}), d(Array{1.0});
+  for (int which = 0; which < 2; ++which) {
+    opt::LineSearchStep<Tensor> r;
+    if (which == 0)
+      r = opt::line_search(opt::BacktrackingLineSearch{}, nan_past_one, x, d, 4.0);
+    else
+      r = opt::line_search(opt::ZoomLineSearch{}, nan_past_one, x, d, 4.0);
+    INFO("search " << which);
+    CHECK(std::isfinite(r.value));
+    CHECK(at(r.params, 0) < 1.0);
+    CHECK(at(r.params, 0) > 0.0);
+    CHECK(std::isfinite(at(r.grad, 0)));
+  }
+  // the flat interface reports the non-finite trial
+  auto vg = opt::detail::flat_objective(nan_past_one, x);
+  auto r = opt::ZoomLineSearch{}.search(vg, Array{0.0}, 0.0, Array{-1.0}, Array{1.0}, 4.0);
+  CHECK(r.non_finite);
+  CHECK(r.decrease);
+  CHECK(std::isfinite(r.value));
+}
+
+TEST_CASE("line searches: an ascent direction fails cleanly, a linear function is flagged unbounded") {
+  const Tensor x(Array{-1.2, 1.0});
+  const Tensor up = grad(rosenbrock)(x);
+  auto r = opt::line_search(opt::ZoomLineSearch{}, rosenbrock, x, up, 1.0);
+  CHECK_FALSE(r.ok);
+  CHECK(r.stepsize == 0.0);
+  CHECK(max_abs_diff(r.params, x) == 0.0);
+
+  auto lin = [](const Tensor& v) { return sum(-v); };
+  auto vg = opt::detail::flat_objective(lin, Tensor(Array{0.0}));
+  auto z = opt::ZoomLineSearch{}.search(vg, Array{0.0}, 0.0, Array{-1.0}, Array{1.0}, 1.0);
+  CHECK_FALSE(z.ok);
+  CHECK(z.unbounded);
+  CHECK(z.evaluations < 20);
+}
