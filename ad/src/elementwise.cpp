@@ -247,10 +247,10 @@ Tensor minimum(const Tensor& x, const Tensor& y) {
 
 Tensor where(Array cond, Tensor x, Tensor y) {
   const Shape s = broadcast_shapes(broadcast_shapes(shape_of(cond), x.shape(), "where"), y.shape(), "where");
-  const Array c = kernels::unary(Array(xt::broadcast(cond, s)), [](double v) { return v != 0.0 ? 1.0 : 0.0; });
+  const Array c = kernels::unary(broadcast_array(cond, s), [](double v) { return v != 0.0 ? 1.0 : 0.0; });
   // The value is selected exactly (an inf or NaN in the branch not taken does not leak); the rule multiplies by
   // the constant 0/1 mask, so it differentiates again at every order.
-  const Array xv = xt::broadcast(x.value(), s), yv = xt::broadcast(y.value(), s);
+  const Array xv = broadcast_array(x.value(), s), yv = broadcast_array(y.value(), s);
   Array v = Array::from_shape(s);
   for (std::size_t i = 0; i < v.size(); ++i) v.data()[i] = c.data()[i] != 0.0 ? xv.data()[i] : yv.data()[i];
   return make("where", std::move(v), {x, y, Tensor(c)},

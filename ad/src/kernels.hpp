@@ -2,7 +2,6 @@
 // Internal: the loops that compute op values. One fused pass over contiguous memory; broadcasting falls back to
 // materialising the broadcast operands (numpy semantics, with an error that names the op and both shapes).
 #include <memory>
-#include <xtensor/xbroadcast.hpp>
 
 #include "xgrad/core/array.hpp"
 
@@ -17,13 +16,18 @@ Array unary(const Array& a, F f) {
   return r;
 }
 
+// y_i = f(a_i, b_i) for same-shape arrays.
+template <class F>
+void zip(const Array& a, const Array& b, double* y, F f) {
+  const double *x = a.data(), *z = b.data();
+  for (std::size_t i = 0, n = a.size(); i < n; ++i) y[i] = f(x[i], z[i]);
+}
+
 template <class F>
 Array binary(const char* op, const Array& a, const Array& b, F f) {
   if (a.shape() == b.shape()) {
     Array r = Array::from_shape(a.shape());
-    const double *x = a.data(), *z = b.data();
-    double* y = r.data();
-    for (std::size_t i = 0, n = a.size(); i < n; ++i) y[i] = f(x[i], z[i]);
+    zip(a, b, r.data(), f);
     return r;
   }
   if (b.dimension() == 0) {
@@ -35,8 +39,7 @@ Array binary(const char* op, const Array& a, const Array& b, F f) {
     return unary(b, [&](double z) { return f(s, z); });
   }
   const Shape s = broadcast_shapes(shape_of(a), shape_of(b), op);
-  const Array ab = xt::broadcast(a, s), bb = xt::broadcast(b, s);
-  return binary(op, ab, bb, f);
+  return binary(op, broadcast_array(a, s), broadcast_array(b, s), f);
 }
 
 // The same, allocated straight into the shared pointer a Tensor holds (no Array move: each costs ~50 ns).
@@ -55,22 +58,10 @@ Value map1(const Array& a, F f) {
 
 template <class F>
 Value map2(const char* op, const Array& a, const Array& b, F f) {
-  if (a.shape() == b.shape()) {
-    auto r = alloc(a.shape());
-    const double *x = a.data(), *z = b.data();
-    double* y = r->data();
-    for (std::size_t i = 0, n = a.size(); i < n; ++i) y[i] = f(x[i], z[i]);
-    return r;
-  }
-  if (b.dimension() == 0) {
-    const double s = b();
-    return map1(a, [&](double x) { return f(x, s); });
-  }
-  if (a.dimension() == 0) {
-    const double s = a();
-    return map1(b, [&](double z) { return f(s, z); });
-  }
-  return std::make_shared<const Array>(binary(op, a, b, f));
+  if (a.shape() != b.shape()) return std::make_shared<const Array>(binary(op, a, b, f));  // scalar or broadcast
+  auto r = alloc(a.shape());
+  zip(a, b, r->data(), f);
+  return r;
 }
 
 // Three same-shape arrays (the fused first-order rules): out_i = f(a_i, b_i, c_i).

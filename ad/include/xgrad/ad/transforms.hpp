@@ -23,17 +23,23 @@ namespace detail {
 template <class T>
 using is_tensor = std::is_same<std::remove_cvref_t<T>, Tensor>;
 
-// The Tensor leaves of x lifted as inputs of `level`; Array leaves stay constants.
-template <class T>
-T lift(ad::Level& level, const T& x) {
+// A tree like x with fn applied to its Tensor leaves; Array leaves (constants) and static fields are kept.
+template <class T, class Fn>
+T map_tensors(const T& x, Fn fn) {
   return tree::map(
       [&](const auto& leaf) {
         if constexpr (is_tensor<decltype(leaf)>::value)
-          return level.input(leaf);
+          return fn(leaf);
         else
           return leaf;
       },
       x);
+}
+
+// The Tensor leaves of x lifted as inputs of `level`.
+template <class T>
+T lift(ad::Level& level, const T& x) {
+  return map_tensors(x, [&](const Tensor& t) { return level.input(t); });
 }
 
 inline Tensor ones_like(const Tensor& t) { return Tensor(Array(xt::ones<double>(t.value().shape()))); }
@@ -58,7 +64,7 @@ inline void check_scalar(const Tensor& y, const char* op) {
                       shape_str(y.shape()) + "; use vjp or jacobian for non-scalar outputs");
 }
 
-// Strip `level` from every Tensor leaf of a returned tree.
+// Strip `level` from every Tensor leaf of a returned tree (anything that is not a tree passes unchanged).
 template <class T>
 T strip(const ad::Level& level, const T& t) {
   if constexpr (is_tensor<T>::value)
@@ -66,14 +72,7 @@ T strip(const ad::Level& level, const T& t) {
   else if constexpr (tree::is_leaf_v<T> || !tree::is_node_v<T>)
     return t;
   else
-    return tree::map(
-        [&](const auto& leaf) {
-          if constexpr (is_tensor<decltype(leaf)>::value)
-            return level.output(leaf);
-          else
-            return leaf;
-        },
-        t);
+    return map_tensors(t, [&](const Tensor& u) { return level.output(u); });
 }
 
 }  // namespace detail
