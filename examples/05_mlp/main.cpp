@@ -59,7 +59,7 @@ static Array one_hot(const Array& labels, std::size_t classes) {
   return Y;
 }
 
-// The rows `idx[begin, end)` of X, as the index list take() wants.
+// idx[begin, end) as the signed index list that take() wants.
 static std::vector<std::ptrdiff_t> rows(const std::vector<std::size_t>& idx, std::size_t begin, std::size_t end) {
   return {idx.begin() + std::ptrdiff_t(begin), idx.begin() + std::ptrdiff_t(end)};
 }
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   const std::size_t batch = 32, hidden = 32, n_train = 1500;
   const auto start = std::chrono::steady_clock::now();
 
-  // The loader names the path when a file is missing (or malformed); check that it does.
+  // The loader names the path when a file is missing or malformed; check the missing case.
   try {
     example::load_csv(example::data_path("no_such_file.csv"));
     std::printf("load_csv did not throw for a missing file\n");
