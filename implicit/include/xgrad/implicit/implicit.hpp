@@ -1,4 +1,8 @@
 #pragma once
-// xgrad::implicit — matrix-free linear solvers and implicit differentiation. Not built yet (issue 5); it depends on
-// ad (and on optim's solver concept), never the other way.
-#include "xgrad/ad/ad.hpp"
+// xgrad::implicit — matrix-free linear solvers, implicit differentiation through solvers, unrolled
+// differentiation, and bilevel learning.
+#include "xgrad/implicit/argmin.hpp"
+#include "xgrad/implicit/custom_root.hpp"
+#include "xgrad/implicit/fixed_point.hpp"
+#include "xgrad/implicit/linear_solve.hpp"
+#include "xgrad/implicit/unroll.hpp"

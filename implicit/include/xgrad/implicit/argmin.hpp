@@ -1,0 +1,67 @@
+#pragma once
+// Differentiable solvers: the solution of a problem as a function of its hyperparameters, by implicit
+// differentiation (custom_root.hpp), with any solver of the optim module.
+//
+//   // w*(alpha) = argmin_w  mse(X w, y) + 0.5 alpha ||w||^2, differentiable in alpha:
+//   auto [w, state] = xgrad::implicit::argmin(xgrad::optim::LBFGS{.tol = 1e-10}, inner, w0, alpha, X, y);
+//
+// argmin(solver, f, init, theta...)      F = grad_x f; solver.run(f, init, theta...); adjoint solve: cg
+// root(solver, F, init, theta...)        F(x, theta...) = 0, solved by minimising 0.5 ||F||^2 with `solver`
+//                                        (right when dF/dx is nonsingular at the root); adjoint solve: gmres
+// fixed_point(solver, T, init, theta...) x = T(x, theta...), e.g. with FixedPointIteration; adjoint solve: gmres
+//
+// Each returns the solver's {params, state}: `state.status` is the inner solve's, and params carry the implicit
+// derivatives with respect to every Tensor leaf of theta. Pass ImplicitOptions first to choose the linear solver,
+// the failure policy, or a report: `argmin(opts, solver, f, init, theta...)`.
+#include <type_traits>
+
+#include "xgrad/ad/transforms.hpp"
+#include "xgrad/implicit/custom_root.hpp"
+
+namespace xgrad::implicit {
+
+template <class T>
+concept NotOptions = !std::is_same_v<std::remove_cvref_t<T>, ImplicitOptions>;
+
+/// argmin_x f(x, theta...) by `solver`, differentiable in theta.
+template <class Solver, class Fn, class X, class... Th>
+auto argmin(const ImplicitOptions& options, const Solver& solver, const Fn& f, const X& init, const Th&... theta) {
+  auto F = [f](const X& x, const Th&... th) { return grad(f)(x, th...); };
+  auto solve = [solver, f](const X& x0, const Th&... th) { return solver.run(f, x0, th...); };
+  return custom_root(F, options)(solve)(init, theta...);
+}
+template <NotOptions Solver, class Fn, class X, class... Th>
+auto argmin(const Solver& solver, const Fn& f, const X& init, const Th&... theta) {
+  return argmin(ImplicitOptions{.solver = {.method = Method::cg}}, solver, f, init, theta...);
+}
+
+/// The root of F(x, theta...) = 0 (x's structure in and out), differentiable in theta.
+template <class Solver, class Fn, class X, class... Th>
+auto root(const ImplicitOptions& options, const Solver& solver, const Fn& F, const X& init, const Th&... theta) {
+  auto solve = [solver, F](const X& x0, const Th&... th) {
+    auto residual = [F](const X& x, const Th&... t) {
+      const auto r = F(x, t...);
+      return 0.5 * vdot(r, r);
+    };
+    return solver.run(residual, x0, th...);
+  };
+  return custom_root(F, options)(solve)(init, theta...);
+}
+template <NotOptions Solver, class Fn, class X, class... Th>
+auto root(const Solver& solver, const Fn& F, const X& init, const Th&... theta) {
+  return root(ImplicitOptions{}, solver, F, init, theta...);
+}
+
+/// The fixed point x = T(x, theta...), differentiable in theta.
+template <class Solver, class Fn, class X, class... Th>
+auto fixed_point(const ImplicitOptions& options, const Solver& solver, const Fn& T, const X& init,
+                 const Th&... theta) {
+  auto solve = [solver, T](const X& x0, const Th&... th) { return solver.run(T, x0, th...); };
+  return custom_fixed_point(T, options)(solve)(init, theta...);
+}
+template <NotOptions Solver, class Fn, class X, class... Th>
+auto fixed_point(const Solver& solver, const Fn& T, const X& init, const Th&... theta) {
+  return fixed_point(ImplicitOptions{}, solver, T, init, theta...);
+}
+
+}  // namespace xgrad::implicit

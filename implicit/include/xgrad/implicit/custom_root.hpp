@@ -1,0 +1,231 @@
+#pragma once
+// Implicit differentiation (like jaxopt.implicit_diff.custom_root): the solution x*(theta) of F(x, theta) = 0,
+// recorded on the tape as one node whose backward rule is the implicit function theorem,
+//
+//     dx*/dtheta = -(dF/dx)^{-1} dF/dtheta,   so   theta_bar = -(dF/dtheta)^T u   with   (dF/dx)^T u = x_bar,
+//
+// solved matrix-free: (dF/dx)^T u and (dF/dtheta)^T u are vector-Jacobian products of F from the AD core, and u
+// comes from a linear solver (linear_solve.hpp). The solver's iterations are never on the tape, so the tape does
+// not grow with the number of inner iterations.
+//
+//   // Ridge: F = grad of the inner objective; solve_fn runs any solver on constants.
+//   auto F = [](const Tensor& w, const Tensor& alpha) { return grad(inner)(w, alpha); };
+//   auto solve = [](const Tensor& w0, const Tensor& alpha) { return LBFGS{.tol = 1e-10}.run(inner, w0, alpha); };
+//   auto w_star = custom_root(F)(solve);            // w_star(init, alpha) -> {params, state}
+//   Tensor g = grad([&](const Tensor& a) { return outer(w_star(w0, a).params); })(alpha);
+//
+// solve_fn(init, theta...) returns x* (a pytree of Tensors) or a solver's {params, state}; it is called with
+// constant copies of its arguments (theta's derivatives come from the rule, not from the solver's iterations), and
+// the initial guess gets no gradient. Higher order works: when the backward pass is itself recorded (hvp, grad of
+// grad, jvp), the adjoint u is recorded as an implicit node of its own linear system, so its derivatives are again
+// linear solves. Forward mode (jvp) works by the same transposition as everywhere in the AD core: it ends up solving
+// dF/dx t_x = -dF/dtheta t_theta.
+//
+// Honesty: a derivative through x* is only right if the inner solve converged and the adjoint solve did. Both are
+// recorded in an ImplicitReport; by default (on_failure = raise) taking a derivative through an unconverged solve
+// throws, `warn` prints to stderr and goes on, `ignore` only records.
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "xgrad/ad/manipulation.hpp"
+#include "xgrad/ad/tape.hpp"
+#include "xgrad/ad/transforms.hpp"
+#include "xgrad/implicit/linear_solve.hpp"
+#include "xgrad/optim/status.hpp"
+
+namespace xgrad::implicit {
+
+/// What to do when a derivative is taken through a solve that did not converge.
+enum class OnFailure {
+  raise,   ///< throw xgrad::Error (the default: never a silently wrong hypergradient)
+  warn,    ///< print a warning to stderr, record it in the report, go on
+  ignore,  ///< only record it in the report
+};
+
+/// The convergence of the solves behind an implicit function's derivatives.
+struct ImplicitReport {
+  std::string inner_status = "unknown";  ///< status of the last inner solve ("unknown" if solve_fn reports none)
+  bool inner_converged = true;           ///< false if the last inner solve reported anything but converged
+  SolveInfo adjoint{};                   ///< the last adjoint linear solve
+  int adjoint_solves = 0;                ///< adjoint solves done
+  int adjoint_failures = 0;              ///< of which did not converge
+  /// Both solves converged so far.
+  bool ok() const { return inner_converged && adjoint_failures == 0; }
+};
+
+/// Options of custom_root, custom_fixed_point, argmin, root, fixed_point.
+struct ImplicitOptions {
+  LinearSolver solver{};                      ///< solves the adjoint systems (dF/dx)^T u = v (default gmres)
+  OnFailure on_failure = OnFailure::raise;    ///< see OnFailure
+  std::shared_ptr<ImplicitReport> report{};   ///< where to record the solves (custom_root makes one if unset)
+};
+
+namespace detail {
+
+using FlatF = std::function<Tensor(const Tensor& z, const std::vector<Tensor>& theta)>;
+
+// Everything the backward rule of one implicit node needs: F on the flat view, the options, the inner status.
+struct RootCore {
+  FlatF F;
+  ImplicitOptions options;
+  bool inner_converged = true;
+  std::string inner_status;
+};
+
+/// Record z (the flat solution, computed without the tape) as one node over the Tensors `theta`.
+Tensor root_node(std::shared_ptr<const RootCore> core, Array z, std::vector<Tensor> theta);
+
+template <class T>
+using is_tensor = std::is_same<std::remove_cvref_t<T>, Tensor>;
+template <class T>
+inline constexpr bool is_tree_v = tree::is_leaf_v<T> || tree::is_node_v<T>;
+
+// Apply fn to the Tensor leaves of x, if x is a tree; anything else (a double, a string) passes unchanged.
+template <class T, class Fn>
+T map_tensor_leaves(const T& x, Fn&& fn) {
+  if constexpr (is_tensor<T>::value)
+    return fn(x);
+  else if constexpr (is_tree_v<T>)
+    return xgrad::detail::map_tensors(x, fn);
+  else
+    return x;
+}
+template <class T>
+T stop(const T& x) {
+  return map_tensor_leaves(x, [](const Tensor& t) { return stop_gradient(t); });
+}
+template <class T>
+void collect_tensors(const T& x, std::vector<Tensor>& out) {
+  (void)map_tensor_leaves(x, [&](const Tensor& t) {
+    out.push_back(t);
+    return t;
+  });
+}
+template <class T>
+T replace_tensors(const T& x, const std::vector<Tensor>& th, std::size_t& k) {
+  return map_tensor_leaves(x, [&](const Tensor&) { return th[k++]; });
+}
+
+/// The leaves of a pytree of Tensors as one flat Tensor (recorded: concatenate of reshapes).
+template <class X>
+Tensor ravel_tensors(const X& x) {
+  std::vector<Tensor> parts;
+  tree::for_each([&](const auto& leaf) { parts.push_back(reshape(Tensor(leaf), {-1})); }, x);
+  if (parts.size() == 1) return parts[0];
+  if (parts.empty()) return Tensor(Array::from_shape({0}));
+  return concatenate(parts, 0);
+}
+/// A pytree like `proto` whose leaves are the consecutive pieces of flat z (recorded: slices and reshapes).
+template <class X>
+X unravel_tensors(const Tensor& z, const X& proto) {
+  std::ptrdiff_t off = 0;
+  const std::size_t n = tree::num_leaves(proto);
+  return tree::map([&](const auto& leaf) {
+    const Array& v = tree::leaf_value(leaf);
+    const auto size = static_cast<std::ptrdiff_t>(v.size());
+    std::vector<std::ptrdiff_t> shape(v.shape().begin(), v.shape().end());
+    Tensor piece = n == 1 ? z : slice(z, 0, off, off + size);
+    off += size;
+    return reshape(piece, shape);
+  }, proto);
+}
+
+template <class R>
+concept SolverResult = requires(const R& r) {
+  r.params;
+  r.state.status;
+};
+
+}  // namespace detail
+
+/// An implicit function x*(init, theta...) made by custom_root. Copies share one report.
+template <class F, class Solve>
+class ImplicitFunction {
+ public:
+  ImplicitFunction(F optimality, Solve solve, ImplicitOptions options)
+      : F_(std::move(optimality)), solve_(std::move(solve)), options_(std::move(options)) {
+    if (!options_.report) options_.report = std::make_shared<ImplicitReport>();
+  }
+
+  /// Runs solve_fn(init, theta...) on constants and returns its result with the solution made differentiable with
+  /// respect to every Tensor leaf of theta (theta: any pytrees; other arguments pass through).
+  template <class Init, class... Th>
+  auto operator()(const Init& init, const Th&... theta) const {
+    auto result = solve_(detail::stop(init), detail::stop(theta)...);
+    auto& x = params(result);
+    using X = std::remove_cvref_t<decltype(x)>;
+    auto core = std::make_shared<detail::RootCore>();
+    core->options = options_;
+    if constexpr (detail::SolverResult<decltype(result)>) {
+      core->inner_converged = result.state.status == optim::Status::converged;
+      core->inner_status = optim::to_string(result.state.status);
+    } else {
+      core->inner_status = "unknown";
+    }
+    options_.report->inner_converged = core->inner_converged;
+    options_.report->inner_status = core->inner_status;
+
+    std::vector<Tensor> th;
+    (detail::collect_tensors(theta, th), ...);
+    bool traced = false;
+    for (const auto& t : th) traced = traced || t.is_traced();
+    if (!traced) return result;  // nothing to differentiate: no node
+
+    tree::for_each([](const auto& leaf) {
+      static_assert(detail::is_tensor<decltype(leaf)>::value,
+                    "xgrad::implicit::custom_root: the solution must be a pytree of Tensors");
+    }, x);
+    core->F = [f = F_, protos = std::make_tuple(detail::stop(theta)...), proto = detail::stop(x)](
+                  const Tensor& z, const std::vector<Tensor>& thv) {
+      std::size_t k = 0;
+      // A braced list evaluates left to right, so the leaves are handed out in order.
+      auto args = std::apply([&](const auto&... p) { return std::tuple<Th...>{detail::replace_tensors(p, thv, k)...}; },
+                             protos);
+      const X xz = detail::unravel_tensors(z, proto);
+      return detail::ravel_tensors(std::apply([&](const auto&... a) { return f(xz, a...); }, args));
+    };
+    const Tensor z = detail::root_node(core, tree::ravel(x).first, std::move(th));
+    x = detail::unravel_tensors(z, x);
+    return result;
+  }
+
+  /// The convergence of the last solves (shared by copies of this function).
+  const ImplicitReport& report() const { return *options_.report; }
+
+ private:
+  template <class R>
+  static auto& params(R& r) {
+    if constexpr (detail::SolverResult<R>)
+      return r.params;
+    else
+      return r;
+  }
+  F F_;
+  Solve solve_;
+  ImplicitOptions options_;
+};
+
+/// custom_root(F, options)(solve_fn): see the top of this header. F(x, theta...) returns a pytree like x.
+template <class F>
+auto custom_root(F optimality, ImplicitOptions options = {}) {
+  return [optimality, options](auto solve) {
+    return ImplicitFunction<F, decltype(solve)>(optimality, std::move(solve), options);
+  };
+}
+
+/// custom_fixed_point(T, options)(solve_fn): custom_root with F(x, theta...) = T(x, theta...) - x.
+template <class T>
+auto custom_fixed_point(T map, ImplicitOptions options = {}) {
+  auto F = [map](const auto& x, const auto&... theta) {
+    return tree::map([](const Tensor& a, const Tensor& b) { return a - b; }, map(x, theta...), x);
+  };
+  return custom_root(std::move(F), std::move(options));
+}
+
+}  // namespace xgrad::implicit
