@@ -1,0 +1,199 @@
+#include <xgrad/implicit/argmin.hpp>
+
+#include "implicit/common.hpp"
+
+using namespace xgrad;
+using namespace xgrad::testing;
+namespace im = xgrad::implicit;
+namespace opt = xgrad::optim;
+
+namespace {
+// d outer(w*(alpha)) / d alpha by implicit differentiation through LBFGS.
+double ridge_hypergrad(const Ridge& r, double alpha, const im::ImplicitOptions& o) {
+  const Tensor w0(Array(xt::zeros<double>({r.X.shape(1)})));
+  auto outer = [&](const Tensor& a) {
+    auto [w, state] = im::argmin(o, opt::LBFGS{.maxiter = 1000, .tol = 1e-10}, ridge_inner, w0, a, Tensor(r.X),
+                                 Tensor(r.y));
+    REQUIRE(state.status == opt::Status::converged);
+    return ridge_outer(w, r);
+  };
+  return grad(outer)(Tensor(alpha)).item();
+}
+
+// L2-regularised logistic regression: inner(w, log_lambda) and its outer (validation) loss.
+Tensor logistic_inner(const Tensor& w, const Tensor& log_lambda, const Tensor& X, const Tensor& y) {
+  const Tensor z = matmul(X, w);
+  return mean(softplus(z) - y * z) + 0.5 * sum(exp(log_lambda) * square(w));
+}
+}  // namespace
+
+TEST_CASE("argmin: ridge hypergradient equals the closed form to 1e-8, with cg and with the dense solver") {
+  for (auto [n, d] : {std::pair<std::size_t, std::size_t>{40, 5}, {100, 20}, {60, 40}}) {
+    const Ridge r = ridge_problem(n, d, 17 + d);
+    for (double alpha : {0.01, 0.3}) {
+      const auto want = ridge_closed_form(r, alpha);
+      for (auto m : {im::Method::cg, im::Method::lu, im::Method::gmres}) {
+        INFO("n=" << n << " d=" << d << " alpha=" << alpha << " " << im::to_string(m));
+        const double got = ridge_hypergrad(r, alpha, {.solver = {.method = m, .options = {.tol = 1e-12}}});
+        CHECK(std::abs(got - want.hypergrad) <= 1e-8 * std::abs(want.hypergrad));
+      }
+    }
+  }
+}
+
+TEST_CASE("argmin: the solution itself, pytree parameters, and several hyperparameter arguments") {
+  struct Linear {
+    Tensor w, b;
+  };
+  const Ridge r = ridge_problem(50, 4, 3);
+  // Per-feature penalties and a scalar on the bias: two theta arguments.
+  auto inner = [&](const Linear& m, const Tensor& alphas, const Tensor& beta) {
+    const Tensor pred = matmul(Tensor(r.X), m.w) + m.b;
+    return 0.5 * mean(square(pred - Tensor(r.y))) + 0.5 * sum(alphas * square(m.w)) + 0.5 * beta * square(m.b);
+  };
+  const Linear m0{Tensor(Array(xt::zeros<double>({4}))), Tensor(0.0)};
+  auto outer = [&](const Tensor& alphas, const Tensor& beta) {
+    auto [m, state] = im::argmin(opt::LBFGS{.maxiter = 500, .tol = 1e-12}, inner, m0, alphas, beta);
+    return ridge_outer(m.w, r) + 0.1 * square(m.b);
+  };
+  const Array a0{0.1, 0.2, 0.05, 0.4};
+  const double b0 = 0.3;
+  // Central differences of the outer loss (each inner solve to 1e-12).
+  auto f = [&](const Array& a, double b) { return outer(Tensor(a), Tensor(b)).item(); };
+  const Tensor ga = grad([&](const Tensor& a) { return outer(a, Tensor(b0)); })(Tensor(a0));
+  const Tensor gb = grad([&](const Tensor& b) { return outer(Tensor(a0), b); })(Tensor(b0));
+  const double h = 1e-5;
+  for (std::size_t i = 0; i < 4; ++i) {
+    Array ap = a0, am = a0;
+    ap(i) += h;
+    am(i) -= h;
+    CHECK(ga.value()(i) == doctest::Approx((f(ap, b0) - f(am, b0)) / (2 * h)).epsilon(1e-6));
+  }
+  CHECK(gb.item() == doctest::Approx((f(a0, b0 + h) - f(a0, b0 - h)) / (2 * h)).epsilon(1e-6));
+}
+
+TEST_CASE("argmin: logistic regression hypergradient against central differences with a tight inner solve") {
+  auto k = xgrad::random::split(xgrad::random::key(21), 3);
+  const std::size_t n = 80, d = 6;
+  const Array X = xgrad::random::normal(k[0], {n, d});
+  const Array y = xgrad::random::bernoulli(k[1], 0.5, {n});
+  const Array Xv = xgrad::random::normal(k[2], {n, d});
+  const Array yv = xt::cast<double>(xt::linalg::dot(Xv, xt::ones<double>({d})) > 0.0);
+  const Tensor w0(Array(xt::zeros<double>({d})));
+  auto outer = [&](const Tensor& log_lambda) {
+    auto [w, state] = im::argmin(opt::LBFGS{.maxiter = 1000, .tol = 1e-12}, logistic_inner, w0, log_lambda,
+                                 Tensor(X), Tensor(y));
+    CHECK(state.status == opt::Status::converged);
+    const Tensor z = matmul(Tensor(Xv), w);
+    return mean(softplus(z) - Tensor(yv) * z);
+  };
+  for (double ll : {-3.0, -1.0, 0.5}) {
+    const double g = grad(outer)(Tensor(ll)).item();
+    const double h = 1e-4;
+    const double fd = (outer(Tensor(ll + h)).item() - outer(Tensor(ll - h)).item()) / (2 * h);
+    INFO("log lambda " << ll);
+    CHECK(g == doctest::Approx(fd).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("argmin: second order (hvp of the outer loss) and forward mode through the implicit node") {
+  const Ridge r = ridge_problem(40, 3, 5);
+  const Tensor w0(Array(xt::zeros<double>({3})));
+  auto outer = [&](const Tensor& alphas) {
+    auto [w, state] = im::argmin(opt::LBFGS{.maxiter = 500, .tol = 1e-12}, ridge_inner, w0, alphas, Tensor(r.X),
+                                 Tensor(r.y));
+    return ridge_outer(w, r);
+  };
+  const Array a0{0.2, 0.05, 0.5};
+  const Array v{1.0, -0.5, 0.25};
+  const Array hv = hvp(outer, Tensor(a0), Tensor(v)).value();
+  // Finite differences of the (implicit) hypergradient along v.
+  const double h = 1e-5;
+  const Array gp = grad(outer)(Tensor(Array(a0 + h * v))).value();
+  const Array gm = grad(outer)(Tensor(Array(a0 - h * v))).value();
+  const Array fd = (gp - gm) / (2 * h);
+  CHECK(rel_err(hv, fd) < 1e-6);
+
+  // jvp of alphas -> w*(alphas) against central differences of the solution.
+  auto solution = [&](const Tensor& alphas) {
+    return im::argmin(opt::LBFGS{.maxiter = 500, .tol = 1e-12}, ridge_inner, w0, alphas, Tensor(r.X), Tensor(r.y))
+        .params;
+  };
+  const Array tangent = jvp(solution, Tensor(a0), Tensor(v)).second.value();
+  const Array fdw = (solution(Tensor(Array(a0 + h * v))).value() - solution(Tensor(Array(a0 - h * v))).value()) / (2 * h);
+  CHECK(rel_err(tangent, fdw) < 1e-6);
+}
+
+TEST_CASE("argmin: an unconverged inner solve or adjoint solve is visible, and raises by default") {
+  const Ridge r = ridge_problem(40, 8, 9);
+  const Tensor w0(Array(xt::zeros<double>({8})));
+  auto outer_with = [&](const im::ImplicitOptions& o, int maxiter) {
+    return [&, o, maxiter](const Tensor& a) {
+      auto [w, state] = im::argmin(o, opt::LBFGS{.maxiter = maxiter, .tol = 1e-12}, ridge_inner, w0, a, Tensor(r.X),
+                                   Tensor(r.y));
+      CHECK(state.status == (maxiter < 5 ? opt::Status::max_iterations : opt::Status::converged));
+      return ridge_outer(w, r);
+    };
+  };
+  const im::ImplicitOptions cg{.solver = {.method = im::Method::cg}};
+  CHECK_THROWS_WITH_AS(grad(outer_with(cg, 2))(Tensor(0.1)), doctest::Contains("max_iterations"), Error);
+
+  auto report = std::make_shared<im::ImplicitReport>();
+  im::ImplicitOptions ignore = cg;
+  ignore.on_failure = im::OnFailure::ignore;
+  ignore.report = report;
+  const double g = grad(outer_with(ignore, 2))(Tensor(0.1)).item();
+  CHECK(std::isfinite(g));
+  CHECK_FALSE(report->ok());
+  CHECK(report->inner_status == "max_iterations");
+  CHECK(report->adjoint.converged);
+
+  // The adjoint solve capped at one iteration on an 8-dimensional system cannot converge.
+  im::ImplicitOptions short_adjoint{.solver = {.method = im::Method::cg, .options = {.maxiter = 1}}};
+  CHECK_THROWS_WITH_AS(grad(outer_with(short_adjoint, 500))(Tensor(0.1)), doctest::Contains("adjoint"), Error);
+  short_adjoint.on_failure = im::OnFailure::ignore;
+  short_adjoint.report = report = std::make_shared<im::ImplicitReport>();
+  (void)grad(outer_with(short_adjoint, 500))(Tensor(0.1));
+  CHECK(report->inner_converged);
+  CHECK(report->adjoint_solves == 1);
+  CHECK(report->adjoint_failures == 1);
+  CHECK_FALSE(report->adjoint.converged);
+  CHECK(report->adjoint.residual > report->adjoint.tolerance);
+}
+
+TEST_CASE("argmin: the tape does not grow with the inner iterations, and is empty afterwards") {
+  const Ridge r = ridge_problem(60, 10, 11);
+  const Tensor w0(Array(xt::zeros<double>({10})));
+  auto tape_during = [&](double tol) {
+    std::size_t size = 0;
+    int iters = 0;
+    (void)grad([&](const Tensor& a) {
+      auto [w, state] = im::argmin(opt::GradientDescent{.maxiter = 100000, .tol = tol, .stepsize = 0.05}, ridge_inner, w0, a,
+                                   Tensor(r.X), Tensor(r.y));
+      iters = state.iter_num;
+      size = ad::tape_size();
+      return ridge_outer(w, r);
+    })(Tensor(0.1));
+    return std::pair{size, iters};
+  };
+  auto [loose, it_loose] = tape_during(1e-3);
+  auto [tight, it_tight] = tape_during(1e-10);
+  CHECK(it_tight > 3 * it_loose);
+  CHECK(tight == loose);
+  CHECK(ad::tape_size() == 0);
+}
+
+TEST_CASE("root: the root of a nonlinear system, differentiable in its parameter") {
+  // F(x, c) = x^3 + x - c, elementwise: dx/dc = 1 / (3 x^2 + 1).
+  auto F = [](const Tensor& x, const Tensor& c) { return x * x * x + x - c; };
+  const Array c0{0.5, 2.0, -3.0};
+  const Tensor x0(Array(xt::zeros<double>({3})));
+  auto [x, state] = im::root(opt::LBFGS{.tol = 1e-14}, F, x0, Tensor(c0));
+  CHECK(state.status == opt::Status::converged);
+  const Array resid = x.value() * x.value() * x.value() + x.value() - c0;
+  CHECK(xt::amax(xt::abs(resid))() < 1e-10);
+  const Array J = jacobian([&](const Tensor& c) { return im::root(opt::LBFGS{.tol = 1e-14}, F, x0, c).params; })(Tensor(c0));
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < 3; ++j)
+      CHECK(J(i, j) == doctest::Approx(i == j ? 1.0 / (3 * x.value()(i) * x.value()(i) + 1) : 0.0).epsilon(1e-9));
+}
