@@ -1,7 +1,7 @@
 # The two commands of README.md. Each installs what is missing (Debian packages), builds, and runs.
 PRESET ?= release
 JOBS ?= 2
-DEMO ?= 01_gradients
+DEMO ?= 03_learning_alpha
 export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: demo test bench asan docs deps clean

@@ -2,6 +2,7 @@
 // xgrad::implicit — matrix-free linear solvers, implicit differentiation through solvers, unrolled
 // differentiation, and bilevel learning.
 #include "xgrad/implicit/argmin.hpp"
+#include "xgrad/implicit/bilevel.hpp"
 #include "xgrad/implicit/custom_root.hpp"
 #include "xgrad/implicit/fixed_point.hpp"
 #include "xgrad/implicit/linear_solve.hpp"

@@ -163,9 +163,16 @@ struct Trials {
   // The approximate sufficient decrease of Hager & Zhang (2005), only where the decrease Armijo asks for is below
   // f's rounding level (c1 t |<g, d>| <= approx_eps |f0|): f <= f0 + approx_eps |f0| and slope <= (2 c1 - 1) <g, d>.
   // Used only together with a curvature condition, which makes the point a near-minimiser along d.
-  bool approx_armijo(const Trial& tr) const {
+  bool approx_armijo(const Trial& tr) const { return in_noise(tr) && tr.dphi <= (2.0 * c1 - 1.0) * dphi0; }
+  // Where the decrease Armijo asks for is below f's rounding level and f is within that level of f0, values
+  // cannot order two trial points: the searches then bracket by the sign of the slope alone (as Hager & Zhang's
+  // update step does).
+  bool in_noise(const Trial& tr) const {
     const double noise = approx_eps * std::abs(f0);
-    return tr.finite && -c1 * tr.t * dphi0 <= noise && tr.f <= f0 + noise && tr.dphi <= (2.0 * c1 - 1.0) * dphi0;
+    return tr.finite && -c1 * tr.t * dphi0 <= noise && tr.f <= f0 + noise;
+  }
+  bool same_level(const Trial& a, const Trial& b) const {
+    return in_noise(a) && std::abs(a.f - b.f) <= approx_eps * std::abs(f0);
   }
   LineSearchResult accept(Trial& tr) {
     LineSearchResult r;
@@ -265,6 +272,7 @@ struct ZoomLineSearch {
     if (!(dphi0 < 0.0)) return tr.fail(g0);
     using Trial = typename detail::Trials<VG>::Trial;
     auto too_long = [&](const Trial& a, const Trial& prev, bool first) {
+      if (tr.same_level(a, prev)) return false;  // values are noise: the slope decides below
       return !tr.armijo(a) || (!first && a.f >= prev.f);
     };
     auto curvature = [&](const Trial& a) { return std::abs(a.dphi) <= -c2 * dphi0; };
@@ -288,7 +296,12 @@ struct ZoomLineSearch {
         width_before1 = w;
         Trial tj = tr.eval(t);
         if ((tr.armijo(tj) || tr.approx_armijo(tj)) && curvature(tj)) return tr.accept(tj);
-        if (!tr.armijo(tj) || tj.f >= lo.f) {
+        if (tr.same_level(tj, lo)) {  // values are noise here: keep the minimiser of the slope bracketed
+          if (tj.dphi * (hi.t - lo.t) >= 0.0)
+            hi = std::move(tj);
+          else
+            lo = std::move(tj);
+        } else if (!tr.armijo(tj) || tj.f >= lo.f) {
           hi = std::move(tj);
         } else {  // sufficient decrease and lower than lo, but the slope is still too steep
           if (tj.dphi * (hi.t - lo.t) >= 0.0) hi = lo;
