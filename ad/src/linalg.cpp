@@ -38,7 +38,14 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
                      " != " + std::to_string(kb) + ")");
   // Allocated in place and not zeroed: gemm with beta = 0 writes every element (only k = 0 needs the zeros).
   auto c = std::make_shared<Array>(Array::shape_type{m, n});
-  if (m && n && k)
+  // Matrix-vector products go to gemv: dgemm would pack (copy) the whole matrix on every call.
+  if (n == 1 && m && k)
+    cblas_dgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, static_cast<int>(as[0]), static_cast<int>(as[1]), 1.0,
+                a.value().data(), static_cast<int>(as[1]), b.value().data(), 1, 0.0, c->data(), 1);
+  else if (m == 1 && n && k)  // c^T = op(b)^T a^T
+    cblas_dgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, static_cast<int>(bs[0]), static_cast<int>(bs[1]), 1.0,
+                b.value().data(), static_cast<int>(bs[1]), a.value().data(), 1, 0.0, c->data(), 1);
+  else if (m && n && k)
     cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
                 static_cast<int>(n), static_cast<int>(k), 1.0, a.value().data(), static_cast<int>(as[1]),
                 b.value().data(), static_cast<int>(bs[1]), 0.0, c->data(), static_cast<int>(n));

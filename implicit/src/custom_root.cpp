@@ -128,7 +128,7 @@ Tensor root_node(std::shared_ptr<const RootCore> core, Array z, std::vector<Tens
     ad::Level L;
     std::vector<Tensor> thl;
     thl.reserve(th.size());
-    for (const auto& t : th) thl.push_back(L.input(t));
+    for (std::size_t i = 0; i < th.size(); ++i) thl.push_back(d.needs(i) ? L.input(th[i]) : th[i]);  // data: no work
     const Tensor Fz = core->F(n.out(), thl);
     L.end_forward();
     auto cts = L.backward({Fz}, {u}, thl);

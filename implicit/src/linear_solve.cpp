@@ -74,6 +74,13 @@ struct Op {
   }
 };
 
+// b - (A + ridge I) x, without the matvec when x is zero (the usual initial guess).
+Vec residual(Op& A, const Vec& b, const Vec& x) {
+  Vec r = b;
+  if (std::any_of(x.begin(), x.end(), [](double v) { return v != 0.0; })) axpy(-1.0, A(x), r);
+  return r;
+}
+
 struct Result {
   Vec x;
   std::string message;  // why the iteration stopped early ("" when it met the tolerance or ran out of iterations)
@@ -83,8 +90,7 @@ Result run_cg(Op& A, const Vec& b, Vec x, double thresh, int maxiter) {
   // Restarts from the true residual when the recursive one says converged but the true one does not
   // (residual replacement), until maxiter matvecs.
   while (A.count < maxiter) {
-    Vec r = b, Ax = A(x);
-    axpy(-1.0, Ax, r);
+    Vec r = residual(A, b, x);
     if (norm(r) <= thresh) return {x, ""};
     Vec z = A.M(r), p = z;
     double rz = dot(r, z);
@@ -109,8 +115,7 @@ Result run_cg(Op& A, const Vec& b, Vec x, double thresh, int maxiter) {
 
 Result run_bicgstab(Op& A, const Vec& b, Vec x, double thresh, int maxiter) {
   const std::size_t n = b.size();
-  Vec r = b, Ax = A(x);
-  axpy(-1.0, Ax, r);
+  Vec r = residual(A, b, x);
   const Vec rhat = r;
   double rho = 1.0, alpha = 1.0, omega = 1.0;
   Vec v(n, 0.0), p(n, 0.0);
@@ -147,8 +152,7 @@ Result run_gmres(Op& A, const Vec& b, Vec x, double thresh, int maxiter, int res
   const std::size_t n = b.size();
   const int m = std::max(1, std::min<int>(restart, static_cast<int>(n)));
   while (A.count < maxiter) {
-    Vec r = b, Ax = A(x);
-    axpy(-1.0, Ax, r);
+    Vec r = residual(A, b, x);
     const double beta = norm(r);
     if (!std::isfinite(beta)) return {x, "non-finite matvec"};
     if (beta <= thresh) return {x, ""};
