@@ -3,6 +3,9 @@
 #include <cmath>
 #include <limits>
 
+#include <cstdio>
+
+#include "optim/linesearch_problems.hpp"
 #include "optim/solver_problems.hpp"
 
 using namespace xgrad;
@@ -74,6 +77,23 @@ TEST_CASE("backtracking with Wolfe and strong Wolfe, and zoom, on the More-Thuen
       CHECK(c.armijo);
       CHECK(c.strong_wolfe);
       CHECK(r.evaluations <= 16);
+    }
+  }
+}
+
+TEST_CASE("zoom: strong Wolfe on the six functions of More & Thuente (1994), with the tables' mu and eta") {
+  for (const auto& table : mt_tables) {
+    for (const double t0 : mt_initial_steps) {
+      const opt::ZoomLineSearch zoom{.c1 = table.mu, .c2 = table.eta};
+      auto r = mt_search(zoom, table.k, t0);
+      INFO("function " << table.k << ", t0 = " << t0 << ", step " << r.stepsize << ", nfev " << r.evaluations);
+      REQUIRE(r.ok);
+      const auto c = mt_conditions(table.k, r.stepsize, table.mu, table.eta);
+      CHECK(c.armijo);
+      CHECK(c.strong_wolfe);
+      CHECK(r.evaluations <= 25);  // 21 and 22 on phi6 from 1e-1 and 1e3 (More-Thuente: 11 and 11)
+      if (print_counts())
+        std::printf("ZM  phi%d t0=%-6g nfev=%2d step=%.5g\n", table.k, t0, r.evaluations, r.stepsize);
     }
   }
 }
