@@ -29,6 +29,26 @@ TEST_CASE("Hager-Zhang: Wolfe or approximate Wolfe on the six functions of More 
   }
 }
 
+TEST_CASE("Hager-Zhang: approximate_wolfe = false keeps the exact Wolfe conditions") {
+  // phi1 from 1e3: phi(1e3) = -1e-3 <= phi(0) = 0 with a tiny slope passes T2 (epsilon_k = 0 here), not T1
+  const opt::HagerZhangLineSearch approx{.c1 = 0.001, .c2 = 0.1};
+  auto a = mt_search(approx, 1, 1e3);
+  CHECK(a.ok);
+  CHECK(a.stepsize == 1e3);
+  CHECK_FALSE(mt_conditions(1, a.stepsize, 0.001, 0.1).wolfe);
+  for (const auto& table : mt_tables) {
+    for (const double t0 : mt_initial_steps) {
+      const opt::HagerZhangLineSearch ls{.c1 = table.mu, .c2 = table.eta, .approximate_wolfe = false};
+      auto r = mt_search(ls, table.k, t0);
+      INFO("function " << table.k << ", t0 = " << t0 << ", step " << r.stepsize << ", nfev " << r.evaluations);
+      REQUIRE(r.ok);
+      CHECK(mt_conditions(table.k, r.stepsize, table.mu, table.eta).wolfe);
+      CHECK(r.evaluations <= 20);
+      if (print_counts()) std::printf("HZ1 phi%d t0=%-6g nfev=%2d step=%.5g\n", table.k, t0, r.evaluations, r.stepsize);
+    }
+  }
+}
+
 TEST_CASE("Hager-Zhang: the default constants, on Rosenbrock along -grad and on a split pytree") {
   const Tensor x(Array{-1.2, 1.0});
   const Tensor d = -grad(rosenbrock)(x);

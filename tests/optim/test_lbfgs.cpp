@@ -52,8 +52,9 @@ TEST_CASE("LBFGS: Rosenbrock 2-D from (-1.2, 1) with the More-Thuente and Hager-
   }
 }
 
-TEST_CASE("LBFGS: extended Rosenbrock 10-D, with zoom and with strong-Wolfe backtracking") {
-  for (auto kind : {opt::LineSearchKind::zoom, opt::LineSearchKind::backtracking}) {
+TEST_CASE("LBFGS: extended Rosenbrock 10-D, with each line search") {
+  for (auto kind : {opt::LineSearchKind::zoom, opt::LineSearchKind::backtracking, opt::LineSearchKind::more_thuente,
+                    opt::LineSearchKind::hager_zhang}) {
     const opt::LBFGS solver{.maxiter = 500, .tol = 1e-8, .linesearch = kind};
     auto [x, state] = solver.run(ext_rosenbrock, rosenbrock_start(10));
     INFO("line search " << static_cast<int>(kind) << ": " << to_string(state.status));

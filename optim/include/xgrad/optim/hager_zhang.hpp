@@ -6,9 +6,10 @@
 //     (T1) the Wolfe conditions  phi(t) <= phi(0) + delta t phi'(0)  and  phi'(t) >= sigma phi'(0), or
 //     (T2) the approximate Wolfe conditions  sigma phi'(0) <= phi'(t) <= (2 delta - 1) phi'(0)  and
 //          phi(t) <= phi(0) + epsilon_k,
-// (T2 is what makes the search accurate to sqrt(machine eps) in the step near a minimiser, where the Armijo
-// decrease is below f's rounding). It keeps a bracket [a, b] with phi'(a) < 0, phi(a) <= phi(0) + epsilon_k and
-// phi'(b) >= 0:
+// (T2 is what makes the search accurate near a minimiser, where the Armijo decrease is below f's rounding; it does
+// not ask for sufficient decrease, so CG_DESCENT switches it on only near convergence: `approximate_wolfe = false`
+// keeps T1 alone, and an ok result with T2 has decrease = true in the sense phi(t) <= phi(0) + epsilon_k).
+// It keeps a bracket [a, b] with phi'(a) < 0, phi(a) <= phi(0) + epsilon_k and phi'(b) >= 0:
 //   bracket   try c, rho c, rho^2 c, ... until phi'(c) >= 0 (bracket [last low point, c]) or phi(c) rises above
 //             phi(0) + epsilon_k (then bisect, `theta`, towards a point with phi' >= 0);
 //   secant2   a secant step c from the bracket's slopes, the bracket updated with c, and a second secant step on the
@@ -39,6 +40,7 @@ struct HagerZhangLineSearch {
   double rho = 5.0;            ///< expansion factor of the initial bracketing
   int max_iterations = 30;     ///< most trial evaluations
   double max_stepsize = 1e20;  ///< largest step tried
+  bool approximate_wolfe = true;  ///< also accept the approximate Wolfe conditions (T2); false: Wolfe (T1) only
 
   /// Search from flat x (value f0, gradient g0) along descent direction d, first trying initial_stepsize.
   template <class VG>
@@ -57,8 +59,8 @@ struct HagerZhangLineSearch {
     auto eval = [&](double t) {
       Trial c = tr.eval(t);
       const Pt p{c.t, c.f, c.dphi, tr.within_noise(c)};
-      const bool wolfe = tr.armijo(c) && c.dphi >= c2 * dphi0;                           // T1
-      const bool approx = tr.within_noise(c) && c.dphi >= c2 * dphi0 && tr.approx_slope(c);  // T2
+      const bool wolfe = tr.armijo(c) && c.dphi >= c2 * dphi0;  // T1; T2 below
+      const bool approx = approximate_wolfe && tr.within_noise(c) && c.dphi >= c2 * dphi0 && tr.approx_slope(c);
       if (wolfe || approx) hit = std::move(c);
       return p;
     };

@@ -16,7 +16,7 @@
 // sufficient decrease (ok = false, decrease = true). With a curvature condition, where the decrease asked for is
 // below f's rounding level, the approximate sufficient-decrease test of Hager & Zhang also accepts a step (see
 // `approx_eps`); the Armijo-only backtracking search never uses it.
-// More_thuente.hpp and hager_zhang.hpp add two more searches with the same interface and conventions.
+// more_thuente.hpp and hager_zhang.hpp add two more searches with the same interface and conventions.
 // `line_search(...)` runs any of them on a pytree objective.
 #include <algorithm>
 #include <cmath>
@@ -124,7 +124,8 @@ inline double quadratic_min(double a, double fa, double da, double b, double fb)
   return a - da / (2.0 * c);
 }
 
-// Bookkeeping shared by all line searches (also more_thuente.hpp, hager_zhang.hpp): trial evaluation and the best point with sufficient decrease.
+// Bookkeeping shared by all line searches (also more_thuente.hpp, hager_zhang.hpp): trial evaluation and the best
+// point with sufficient decrease.
 template <class VG>
 struct Trials {
   VG& vg;
@@ -343,8 +344,9 @@ struct LineSearchStep {
   bool ok = false;        ///< the search's conditions hold at the returned step
 };
 
-/// Run line search `ls` (BacktrackingLineSearch, ZoomLineSearch, MoreThuenteLineSearch, HagerZhangLineSearch) on fun(params, args...) from `params` along
-/// `direction` (same pytree type), first trying `initial_stepsize`. Inner products are global over all leaves.
+/// Run line search `ls` (BacktrackingLineSearch, ZoomLineSearch, MoreThuenteLineSearch, HagerZhangLineSearch) on
+/// fun(params, args...) from `params` along `direction` (same pytree type), first trying `initial_stepsize`. Inner
+/// products are global over all leaves.
 template <class LS, class F, class P, class... Args>
 LineSearchStep<P> line_search(const LS& ls, const F& fun, const P& params, const P& direction,
                               double initial_stepsize, const Args&... args) {
