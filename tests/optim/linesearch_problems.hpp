@@ -8,7 +8,7 @@
 #include <numbers>
 #include <utility>
 
-#include "optim/common.hpp"
+#include "optim/solver_problems.hpp"
 
 namespace xgrad::testing {
 
@@ -92,6 +92,58 @@ inline StepConditions mt_conditions(int k, double t, double c1, double c2, doubl
   const bool armijo = f <= f0 + c1 * t * g0;
   return {armijo, armijo && g >= c2 * g0, armijo && std::abs(g) <= -c2 * g0,
           f <= f0 + epsilon * std::abs(f0) && c2 * g0 <= g && g <= (2.0 * c1 - 1.0) * g0};
+}
+
+/// Call f(table, i, t0) for every table of the paper and every initial step t0 = mt_initial_steps[i].
+template <class F>
+void for_each_mt_case(F f) {
+  for (const auto& table : mt_tables)
+    for (std::size_t i = 0; i < mt_initial_steps.size(); ++i) f(table, i, mt_initial_steps[i]);
+}
+
+/// A non-finite trial is a step too long: `ls` from 0 along +1 on nan_past_one (-x, NaN from 1 on), first trying 4,
+/// returns a finite point in (0, 1) and reports the non-finite trial; the same through line_search() on a pytree.
+template <class LS>
+void check_non_finite_is_too_long(const LS& ls) {
+  const Tensor x(Array{0.0}), d(Array{1.0});
+  auto r = ls.search(optim::detail::flat_objective(nan_past_one, x), Array{0.0}, 0.0, Array{-1.0}, Array{1.0}, 4.0);
+  CHECK(r.non_finite);
+  CHECK(r.decrease);
+  CHECK(std::isfinite(r.value));
+  CHECK(r.stepsize > 0.0);
+  CHECK(r.stepsize < 1.0);
+  CHECK(std::isfinite(r.grad(0)));
+  auto step = optim::line_search(ls, nan_past_one, x, d, 4.0);
+  CHECK(std::isfinite(step.value));
+  CHECK(at(step.params, 0) < 1.0);
+  CHECK(at(step.params, 0) > 0.0);
+}
+
+/// An ascent direction fails with the start point; a linear function is flagged unbounded at `ls.max_stepsize`.
+template <class LS>
+void check_ascent_and_unbounded(const LS& ls) {
+  const Tensor x(Array{-1.2, 1.0});
+  auto up = optim::line_search(ls, rosenbrock, x, grad(rosenbrock)(x), 1.0);
+  CHECK_FALSE(up.ok);
+  CHECK(up.stepsize == 0.0);
+  CHECK(max_abs_diff(up.params, x) == 0.0);
+  auto lin = [](const Array& v) { return std::pair<double, Array>(-v.data()[0], Array{-1.0}); };
+  auto z = ls.search(lin, Array{0.0}, 0.0, Array{-1.0}, Array{1.0}, 1.0);
+  CHECK_FALSE(z.ok);
+  CHECK(z.unbounded);
+  CHECK(z.decrease);
+  CHECK(z.stepsize == ls.max_stepsize);
+}
+
+/// With two evaluations `ls` cannot finish on phi2 from 1e-3 (mu = eta = 0.1): it returns its best point with
+/// sufficient decrease.
+template <class LS>
+void check_out_of_evaluations(const LS& ls) {
+  auto s = mt_search(ls, 2, 1e-3);
+  CHECK_FALSE(s.ok);
+  CHECK(s.decrease);
+  CHECK(s.evaluations == 2);
+  CHECK(mt_conditions(2, s.stepsize, 0.1, 0.1).armijo);
 }
 
 /// Print the evaluation counts when XGRAD_LS_TABLE is set (the table in the commit notes).
