@@ -119,7 +119,7 @@ void check_non_finite_is_too_long(const LS& ls) {
   CHECK(at(step.params, 0) > 0.0);
 }
 
-/// An ascent direction fails with the start point; a linear function is flagged unbounded at `ls.max_stepsize`.
+/// An ascent direction or a zero initial step fails with the start point; a linear function is flagged unbounded at `ls.max_stepsize`.
 template <class LS>
 void check_ascent_and_unbounded(const LS& ls) {
   const Tensor x(Array{-1.2, 1.0});
@@ -127,6 +127,10 @@ void check_ascent_and_unbounded(const LS& ls) {
   CHECK_FALSE(up.ok);
   CHECK(up.stepsize == 0.0);
   CHECK(max_abs_diff(up.params, x) == 0.0);
+  auto none = optim::line_search(ls, rosenbrock, x, -grad(rosenbrock)(x), 0.0);  // no initial step
+  CHECK_FALSE(none.ok);
+  CHECK(none.stepsize == 0.0);
+  CHECK(none.evaluations <= 1);
   auto lin = [](const Array& v) { return std::pair<double, Array>(-v.data()[0], Array{-1.0}); };
   auto z = ls.search(lin, Array{0.0}, 0.0, Array{-1.0}, Array{1.0}, 1.0);
   CHECK_FALSE(z.ok);

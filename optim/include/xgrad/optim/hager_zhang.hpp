@@ -48,7 +48,7 @@ struct HagerZhangLineSearch {
                           double initial_stepsize = 1.0) const {
     detail::Trials<VG> tr{vg, x, d, f0, detail::dot(g0, d), c1, epsilon, {}};
     const double dphi0 = tr.dphi0;
-    if (!(dphi0 < 0.0)) return tr.fail(g0);
+    if (!(dphi0 < 0.0) || !(initial_stepsize > 0.0)) return tr.fail(g0);  // not a descent direction, or no step
     using Trial = typename detail::Trials<VG>::Trial;
     struct Pt {  // a bracket end: step, value, slope
       double t, f, dphi;

@@ -100,7 +100,7 @@ struct MoreThuenteLineSearch {
                           double initial_stepsize = 1.0) const {
     detail::Trials<VG> tr{vg, x, d, f0, detail::dot(g0, d), c1, approx_eps, {}};
     const double dphi0 = tr.dphi0;
-    if (!(dphi0 < 0.0)) return tr.fail(g0);
+    if (!(dphi0 < 0.0) || !(initial_stepsize > 0.0)) return tr.fail(g0);  // not a descent direction, or no step
     const double gtest = c1 * dphi0;  // the slope of the sufficient-decrease line
     End l{0.0, f0, dphi0}, u = l;
     bool bracketed = false, stage1 = true;
