@@ -38,8 +38,23 @@ TEST_CASE("LBFGS: Rosenbrock 2-D from (-1.2, 1) to tol 1e-8 in fewer than 200 it
   CHECK(state.num_fun_eval < 3 * state.iter_num);
 }
 
-TEST_CASE("LBFGS: extended Rosenbrock 10-D, with zoom and with strong-Wolfe backtracking") {
-  for (auto kind : {opt::LineSearchKind::zoom, opt::LineSearchKind::backtracking}) {
+TEST_CASE("LBFGS: Rosenbrock 2-D from (-1.2, 1) with the More-Thuente and Hager-Zhang line searches") {
+  for (auto kind : {opt::LineSearchKind::more_thuente, opt::LineSearchKind::hager_zhang}) {
+    const opt::LBFGS solver{.maxiter = 500, .tol = 1e-8, .linesearch = kind};
+    auto [x, state] = solver.run(rosenbrock, Tensor(Array{-1.2, 1.0}));
+    INFO("line search " << static_cast<int>(kind) << ": " << to_string(state.status) << " after "
+                        << state.iter_num << " iterations, " << state.num_fun_eval << " evaluations");
+    CHECK(state.status == opt::Status::converged);
+    CHECK(state.error <= 1e-8);
+    CHECK(state.iter_num < 200);
+    CHECK(max_abs_diff(x, 1.0) < 1e-7);
+    CHECK(state.num_fun_eval < 3 * state.iter_num);
+  }
+}
+
+TEST_CASE("LBFGS: extended Rosenbrock 10-D, with each line search") {
+  for (auto kind : {opt::LineSearchKind::zoom, opt::LineSearchKind::backtracking, opt::LineSearchKind::more_thuente,
+                    opt::LineSearchKind::hager_zhang}) {
     const opt::LBFGS solver{.maxiter = 500, .tol = 1e-8, .linesearch = kind};
     auto [x, state] = solver.run(ext_rosenbrock, rosenbrock_start(10));
     INFO("line search " << static_cast<int>(kind) << ": " << to_string(state.status));

@@ -1,9 +1,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
-#include "optim/solver_problems.hpp"
+#include "optim/linesearch_problems.hpp"
 
 using namespace xgrad;
 using namespace xgrad::testing;
@@ -78,6 +79,20 @@ TEST_CASE("backtracking with Wolfe and strong Wolfe, and zoom, on the More-Thuen
   }
 }
 
+TEST_CASE("zoom: strong Wolfe on the six functions of More & Thuente (1994), with the tables' mu and eta") {
+  for_each_mt_case([](const MTTable& table, std::size_t, double t0) {
+    const opt::ZoomLineSearch zoom{.c1 = table.mu, .c2 = table.eta};
+    auto r = mt_search(zoom, table.k, t0);
+    INFO("function " << table.k << ", t0 = " << t0 << ", step " << r.stepsize << ", nfev " << r.evaluations);
+    REQUIRE(r.ok);
+    const auto c = mt_conditions(table.k, r.stepsize, table.mu, table.eta);
+    CHECK(c.armijo);
+    CHECK(c.strong_wolfe);
+    CHECK(r.evaluations <= 25);  // 21 and 22 on phi6 from 1e-1 and 1e3 (More-Thuente: 11 and 11)
+    if (print_counts()) std::printf("ZM  phi%d t0=%-6g nfev=%2d step=%.5g\n", table.k, t0, r.evaluations, r.stepsize);
+  });
+}
+
 TEST_CASE("zoom: strong Wolfe on Rosenbrock and on a pytree, with global inner products") {
   const Tensor x(Array{-1.2, 1.0});
   const Tensor d = -grad(rosenbrock)(x);
@@ -100,40 +115,13 @@ TEST_CASE("zoom: strong Wolfe on Rosenbrock and on a pytree, with global inner p
 }
 
 TEST_CASE("line searches: a non-finite trial is a step too long, never returned") {
-  // -sum(x) is NaN past x = 1: from 0 along +1, the unit step hits the NaN region.
-  const Tensor x(Array{0.0}), d(Array{1.0});
-  for (int which = 0; which < 2; ++which) {
-    opt::LineSearchStep<Tensor> r;
-    if (which == 0)
-      r = opt::line_search(opt::BacktrackingLineSearch{}, nan_past_one, x, d, 4.0);
-    else
-      r = opt::line_search(opt::ZoomLineSearch{}, nan_past_one, x, d, 4.0);
-    INFO("search " << which);
-    CHECK(std::isfinite(r.value));
-    CHECK(at(r.params, 0) < 1.0);
-    CHECK(at(r.params, 0) > 0.0);
-    CHECK(std::isfinite(at(r.grad, 0)));
-  }
-  // the flat interface reports the non-finite trial
-  auto vg = opt::detail::flat_objective(nan_past_one, x);
-  auto r = opt::ZoomLineSearch{}.search(vg, Array{0.0}, 0.0, Array{-1.0}, Array{1.0}, 4.0);
-  CHECK(r.non_finite);
-  CHECK(r.decrease);
-  CHECK(std::isfinite(r.value));
+  check_non_finite_is_too_long(opt::BacktrackingLineSearch{});
+  check_non_finite_is_too_long(opt::ZoomLineSearch{});
 }
 
 TEST_CASE("line searches: an ascent direction fails cleanly, a linear function is flagged unbounded") {
-  const Tensor x(Array{-1.2, 1.0});
-  const Tensor up = grad(rosenbrock)(x);
-  auto r = opt::line_search(opt::ZoomLineSearch{}, rosenbrock, x, up, 1.0);
-  CHECK_FALSE(r.ok);
-  CHECK(r.stepsize == 0.0);
-  CHECK(max_abs_diff(r.params, x) == 0.0);
-
-  auto lin = [](const Tensor& v) { return sum(-v); };
-  auto vg = opt::detail::flat_objective(lin, Tensor(Array{0.0}));
-  auto z = opt::ZoomLineSearch{}.search(vg, Array{0.0}, 0.0, Array{-1.0}, Array{1.0}, 1.0);
-  CHECK_FALSE(z.ok);
-  CHECK(z.unbounded);
-  CHECK(z.evaluations < 20);
+  const opt::ZoomLineSearch zoom;
+  check_ascent_and_unbounded(zoom);
+  auto lin = [](const Array& v) { return std::pair<double, Array>(-v.data()[0], Array{-1.0}); };
+  CHECK(zoom.search(lin, Array{0.0}, 0.0, Array{-1.0}, Array{1.0}, 1.0).evaluations < 20);
 }

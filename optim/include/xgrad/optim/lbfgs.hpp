@@ -19,7 +19,9 @@
 #include <utility>
 #include <vector>
 
+#include "xgrad/optim/hager_zhang.hpp"
 #include "xgrad/optim/linesearch.hpp"
+#include "xgrad/optim/more_thuente.hpp"
 #include "xgrad/optim/solver.hpp"
 #include "xgrad/optim/status.hpp"
 
@@ -47,6 +49,8 @@ struct LBFGSState {
 enum class LineSearchKind {
   zoom,          ///< ZoomLineSearch (strong Wolfe, Nocedal & Wright)
   backtracking,  ///< BacktrackingLineSearch with its own `condition` (strong Wolfe by default here)
+  more_thuente,  ///< MoreThuenteLineSearch (strong Wolfe, More & Thuente 1994)
+  hager_zhang,   ///< HagerZhangLineSearch (Wolfe or approximate Wolfe, Hager & Zhang 2005)
 };
 
 /// The LBFGS solver; options are public fields with defaults (designated initializers work).
@@ -57,6 +61,8 @@ struct LBFGS {
   LineSearchKind linesearch = LineSearchKind::zoom;  ///< which line search
   ZoomLineSearch zoom{};     ///< options of the zoom search
   BacktrackingLineSearch backtracking{.condition = LineSearchCondition::strong_wolfe};  ///< options of backtracking
+  MoreThuenteLineSearch more_thuente{};  ///< options of the More-Thuente search
+  HagerZhangLineSearch hager_zhang{};    ///< options of the Hager-Zhang search
   double curvature_eps = 1e-10;  ///< the pair (s, y) is skipped when <s, y> <= curvature_eps * <y, y>
   bool verbose = false;      ///< print one line per iteration (iter, value, error, stepsize, evals) to stdout
   Callback callback{};       ///< called after each iteration; returning true stops run()
@@ -89,8 +95,10 @@ struct LBFGS {
     const Array x = detail::flat(params);
     const Array g = detail::flat(state.grad);
     auto search = [&](const Array& d, double t0) {
-      auto r = linesearch == LineSearchKind::zoom ? zoom.search(vg, x, s.value, g, d, t0)
-                                                  : backtracking.search(vg, x, s.value, g, d, t0);
+      auto r = linesearch == LineSearchKind::backtracking   ? backtracking.search(vg, x, s.value, g, d, t0)
+               : linesearch == LineSearchKind::more_thuente ? more_thuente.search(vg, x, s.value, g, d, t0)
+               : linesearch == LineSearchKind::hager_zhang  ? hager_zhang.search(vg, x, s.value, g, d, t0)
+                                                            : zoom.search(vg, x, s.value, g, d, t0);
       s.num_fun_eval += r.evaluations;
       s.num_grad_eval += r.evaluations;
       s.num_linesearch_iter += r.evaluations;

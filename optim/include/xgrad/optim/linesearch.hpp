@@ -16,7 +16,8 @@
 // sufficient decrease (ok = false, decrease = true). With a curvature condition, where the decrease asked for is
 // below f's rounding level, the approximate sufficient-decrease test of Hager & Zhang also accepts a step (see
 // `approx_eps`); the Armijo-only backtracking search never uses it.
-// `line_search(...)` runs either on a pytree objective.
+// more_thuente.hpp and hager_zhang.hpp add two more searches with the same interface and conventions.
+// `line_search(...)` runs any of them on a pytree objective.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -109,6 +110,12 @@ inline double cubic_min(double a, double fa, double da, double b, double fb, dou
   if (den == 0.0) return std::numeric_limits<double>::quiet_NaN();
   return b - (b - a) * (db + d2 - d1) / den;
 }
+// Zero of the slope's secant through (a, da), (b, db): the minimiser of the quadratic with those two slopes (More &
+// Thuente's alpha_s, Hager & Zhang's secant step). NaN when the slopes are equal.
+inline double secant_min(double a, double da, double b, double db) {
+  if (da == db) return std::numeric_limits<double>::quiet_NaN();
+  return (a * db - b * da) / (db - da);
+}
 // Minimiser of the quadratic through (a, fa, da), (b, fb); NaN when it opens downwards.
 inline double quadratic_min(double a, double fa, double da, double b, double fb) {
   const double h = b - a;
@@ -117,7 +124,8 @@ inline double quadratic_min(double a, double fa, double da, double b, double fb)
   return a - da / (2.0 * c);
 }
 
-// Bookkeeping shared by both searches: trial evaluation and the best point with sufficient decrease.
+// Bookkeeping shared by all line searches (also more_thuente.hpp, hager_zhang.hpp): trial evaluation and the best
+// point with sufficient decrease.
 template <class VG>
 struct Trials {
   VG& vg;
@@ -163,17 +171,18 @@ struct Trials {
   // The approximate sufficient decrease of Hager & Zhang (2005), only where the decrease Armijo asks for is below
   // f's rounding level (c1 t |<g, d>| <= approx_eps |f0|): f <= f0 + approx_eps |f0| and slope <= (2 c1 - 1) <g, d>.
   // Used only together with a curvature condition, which makes the point a near-minimiser along d.
-  bool approx_armijo(const Trial& tr) const { return in_noise(tr) && tr.dphi <= (2.0 * c1 - 1.0) * dphi0; }
+  bool approx_armijo(const Trial& tr) const { return in_noise(tr) && approx_slope(tr); }
   // Where the decrease Armijo asks for is below f's rounding level and f is within that level of f0, values
-  // cannot order two trial points: the searches then bracket by the sign of the slope alone (as Hager & Zhang's
-  // update step does).
-  bool in_noise(const Trial& tr) const {
-    const double noise = approx_eps * std::abs(f0);
-    return tr.finite && -c1 * tr.t * dphi0 <= noise && tr.f <= f0 + noise;
-  }
+  // cannot order two trial points: the zoom search then brackets by the sign of the slope alone (as Hager &
+  // Zhang's update step does).
+  bool in_noise(const Trial& tr) const { return within_noise(tr) && -c1 * tr.t * dphi0 <= approx_eps * std::abs(f0); }
   bool same_level(const Trial& a, const Trial& b) const {
     return in_noise(a) && std::abs(a.f - b.f) <= approx_eps * std::abs(f0);
   }
+  // f at the trial exceeds f0 by at most f's rounding level approx_eps |f0| (Hager & Zhang's epsilon_k).
+  bool within_noise(const Trial& tr) const { return tr.finite && tr.f <= f0 + approx_eps * std::abs(f0); }
+  // The slope bound of the approximate Wolfe conditions: <g(x + t d), d> <= (2 c1 - 1) <g, d>.
+  bool approx_slope(const Trial& tr) const { return tr.dphi <= (2.0 * c1 - 1.0) * dphi0; }
   LineSearchResult accept(Trial& tr) {
     LineSearchResult r;
     r.stepsize = tr.t;
@@ -346,8 +355,9 @@ struct LineSearchStep {
   bool ok = false;        ///< the search's conditions hold at the returned step
 };
 
-/// Run line search `ls` (BacktrackingLineSearch or ZoomLineSearch) on fun(params, args...) from `params` along
-/// `direction` (same pytree type), first trying `initial_stepsize`. Inner products are global over all leaves.
+/// Run line search `ls` (BacktrackingLineSearch, ZoomLineSearch, MoreThuenteLineSearch, HagerZhangLineSearch) on
+/// fun(params, args...) from `params` along `direction` (same pytree type), first trying `initial_stepsize`. Inner
+/// products are global over all leaves.
 template <class LS, class F, class P, class... Args>
 LineSearchStep<P> line_search(const LS& ls, const F& fun, const P& params, const P& direction,
                               double initial_stepsize, const Args&... args) {
