@@ -278,7 +278,7 @@ struct ZoomLineSearch {
                           double initial_stepsize = 1.0) const {
     detail::Trials<VG> tr{vg, x, d, f0, detail::dot(g0, d), c1, approx_eps, {}};
     const double dphi0 = tr.dphi0;
-    if (!(dphi0 < 0.0)) return tr.fail(g0);
+    if (!(dphi0 < 0.0) || !(initial_stepsize > 0.0)) return tr.fail(g0);  // not a descent direction, or no step
     using Trial = typename detail::Trials<VG>::Trial;
     auto too_long = [&](const Trial& a, const Trial& prev, bool first) {
       if (tr.same_level(a, prev)) return false;  // values are noise: the slope decides below
