@@ -43,6 +43,12 @@ struct LineSearchResult {
   bool unbounded = false;   ///< the step reached max_stepsize with sufficient decrease and a still negative slope
 };
 
+/// Which line search a solver (LBFGS, BFGS, NonlinearCG, NewtonCG) uses.
+enum class LineSearchKind {
+  zoom,          ///< ZoomLineSearch (strong Wolfe, Nocedal & Wright)
+  backtracking,  ///< BacktrackingLineSearch with its own `condition`
+};
+
 /// Which conditions a backtracking search enforces.
 enum class LineSearchCondition { armijo, wolfe, strong_wolfe };
 
