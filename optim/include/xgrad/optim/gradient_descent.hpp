@@ -51,17 +51,11 @@ struct GradientDescent {
   /// The state at `params`: evaluates f and its gradient once.
   template <class F, class P, class... Args>
   GradientDescentState<P> init_state(const F& fun, const P& params, const Args&... args) const {
-    auto [y, g] = value_and_grad(fun)(params, args...);
-    Array gf = detail::flat(g);
-    GradientDescentState<P> s{.grad = std::move(g)};
-    s.value = y.item();
-    s.error = detail::norm2(gf);
-    s.num_fun_eval = s.num_grad_eval = 1;
-    s.status = detail::initial_status(s.value, s.error, tol);
+    auto s = detail::initial_state<GradientDescentState<P>>(fun, params, tol, args...);
     if (acceleration) {
       s.aux_params = detail::flat(params);
       s.aux_value = s.value;
-      s.aux_grad = std::move(gf);
+      s.aux_grad = detail::flat(s.grad);
     }
     return s;
   }

@@ -58,14 +58,7 @@ struct LBFGS {
   /// The state at `params`: evaluates f and its gradient once.
   template <class F, class P, class... Args>
   LBFGSState<P> init_state(const F& fun, const P& params, const Args&... args) const {
-    auto [y, g] = value_and_grad(fun)(params, args...);
-    const Array gf = detail::flat(g);
-    LBFGSState<P> s{.grad = std::move(g)};
-    s.value = y.item();
-    s.error = detail::norm2(gf);
-    s.num_fun_eval = s.num_grad_eval = 1;
-    s.status = detail::initial_status(s.value, s.error, tol);
-    return s;
+    return detail::initial_state<LBFGSState<P>>(fun, params, tol, args...);
   }
 
   /// One iteration from (params, state): direction by the global two-loop recursion, then the line search. On a

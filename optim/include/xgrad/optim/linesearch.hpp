@@ -15,7 +15,8 @@
 // #409/#473, torch #5953), and when they run out of evaluations they fall back to the best trial point with
 // sufficient decrease (ok = false, decrease = true). With a curvature condition, where the decrease asked for is
 // below f's rounding level, the approximate sufficient-decrease test of Hager & Zhang also accepts a step (see
-// `approx_eps`); the Armijo-only backtracking search never uses it.
+// `approx_eps`), and in that regime the zoom search brackets by the slope's sign and interpolates by the secant on
+// the slopes, since the values there are rounding noise; the Armijo-only backtracking search never uses it.
 // `line_search(...)` runs either on a pytree objective.
 #include <algorithm>
 #include <cmath>
@@ -169,9 +170,12 @@ struct Trials {
   // The approximate sufficient decrease of Hager & Zhang (2005), only where the decrease Armijo asks for is below
   // f's rounding level (c1 t |<g, d>| <= approx_eps |f0|): f <= f0 + approx_eps |f0| and slope <= (2 c1 - 1) <g, d>.
   // Used only together with a curvature condition, which makes the point a near-minimiser along d.
-  bool approx_armijo(const Trial& tr) const {
+  bool approx_armijo(const Trial& tr) const { return in_noise(tr) && tr.dphi <= (2.0 * c1 - 1.0) * dphi0; }
+  // The trial is in that regime (c1 t |<g, d>| <= approx_eps |f0| and f <= f0 + approx_eps |f0|): its value cannot
+  // tell whether the step was too long, its slope can.
+  bool in_noise(const Trial& tr) const {
     const double noise = approx_eps * std::abs(f0);
-    return tr.finite && -c1 * tr.t * dphi0 <= noise && tr.f <= f0 + noise && tr.dphi <= (2.0 * c1 - 1.0) * dphi0;
+    return tr.finite && -c1 * tr.t * dphi0 <= noise && tr.f <= f0 + noise;
   }
   LineSearchResult accept(Trial& tr) {
     LineSearchResult r;
@@ -285,7 +289,9 @@ struct ZoomLineSearch {
         double t = std::numeric_limits<double>::quiet_NaN();
         // More & Thuente's safeguard: bisect when two trials did not shrink the bracket below 2/3 of its width.
         const bool stalled = w > (2.0 / 3.0) * width_before2;
-        if (hi.finite && !stalled) {
+        if (hi.finite && !stalled && tr.in_noise(lo) && tr.in_noise(hi)) {
+          t = lo.t - lo.dphi * (hi.t - lo.t) / (hi.dphi - lo.dphi);  // values are noise: secant on the slopes
+        } else if (hi.finite && !stalled) {
           t = detail::cubic_min(lo.t, lo.f, lo.dphi, hi.t, hi.f, hi.dphi);
           if (!inside(t)) t = detail::quadratic_min(lo.t, lo.f, lo.dphi, hi.t, hi.f);
         }
@@ -294,9 +300,10 @@ struct ZoomLineSearch {
         width_before1 = w;
         Trial tj = tr.eval(t);
         if ((tr.armijo(tj) || tr.approx_armijo(tj)) && curvature(tj)) return tr.accept(tj);
-        if (!tr.armijo(tj) || tj.f >= lo.f) {
+        // In the noise regime the slope's sign decides (Hager & Zhang's update), else the value.
+        if (!tr.in_noise(tj) && (!tr.armijo(tj) || tj.f >= lo.f)) {
           hi = std::move(tj);
-        } else {  // sufficient decrease and lower than lo, but the slope is still too steep
+        } else {  // lower than lo (or level with it within noise), but the slope is still too steep
           if (tj.dphi * (hi.t - lo.t) >= 0.0) hi = lo;
           lo = std::move(tj);
         }
@@ -313,7 +320,7 @@ struct ZoomLineSearch {
     for (bool first = true; tr.evaluations < max_iterations; first = false) {
       Trial cur = tr.eval(t);
       if ((tr.armijo(cur) || tr.approx_armijo(cur)) && curvature(cur)) return tr.accept(cur);
-      if (too_long(cur, prev, first)) return zoom(std::move(prev), std::move(cur));
+      if (!tr.in_noise(cur) && too_long(cur, prev, first)) return zoom(std::move(prev), std::move(cur));
       if (cur.dphi >= 0.0) return zoom(std::move(cur), std::move(prev));
       if (t >= max_stepsize) {
         LineSearchResult r = tr.fail(g0);

@@ -64,6 +64,19 @@ inline Status initial_status(double value, double error, double tol) {
   return Status::running;
 }
 
+// A solver state S (an aggregate with the common fields and `grad`) at `params`: evaluates f and its gradient once.
+template <class S, class F, class P, class... Args>
+S initial_state(const F& fun, const P& params, double tol, const Args&... args) {
+  auto [y, g] = value_and_grad(fun)(params, args...);
+  const double error = norm2(flat(g));
+  S s{.grad = std::move(g)};
+  s.value = y.item();
+  s.error = error;
+  s.num_fun_eval = s.num_grad_eval = 1;
+  s.status = initial_status(s.value, error, tol);
+  return s;
+}
+
 // The run() loop of every solver: init_state, then update until the status is not running, `maxiter` iterations
 // (Status::max_iterations) or the callback asks to stop; prints the table when `verbose`.
 template <class Solver, class F, class P, class... Args>
