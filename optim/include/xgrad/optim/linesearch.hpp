@@ -55,13 +55,13 @@ enum class LineSearchCondition { armijo, wolfe, strong_wolfe };
 
 namespace detail {
 
-inline double dot(const Array& a, const Array& b) {
-  const double* pa = a.data();
-  const double* pb = b.data();
+/// sum_i a[i] b[i] over n values.
+inline double dot_raw(const double* a, const double* b, std::size_t n) {
   double s = 0.0;
-  for (std::size_t i = 0, n = a.size(); i < n; ++i) s += pa[i] * pb[i];
+  for (std::size_t i = 0; i < n; ++i) s += a[i] * b[i];
   return s;
 }
+inline double dot(const Array& a, const Array& b) { return dot_raw(a.data(), b.data(), a.size()); }
 inline double norm2(const Array& a) { return std::sqrt(dot(a, a)); }
 inline bool all_finite(const Array& a) {
   const double* p = a.data();

@@ -3,6 +3,7 @@
 // Dependency order: core <- ad <- optim.
 #include "xgrad/ad/ad.hpp"
 #include "xgrad/optim/apply_if_finite.hpp"
+#include "xgrad/optim/bfgs.hpp"
 #include "xgrad/optim/clip.hpp"
 #include "xgrad/optim/combine.hpp"
 #include "xgrad/optim/gradient_descent.hpp"
