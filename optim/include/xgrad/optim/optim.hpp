@@ -10,6 +10,7 @@
 #include "xgrad/optim/lbfgs.hpp"
 #include "xgrad/optim/linesearch.hpp"
 #include "xgrad/optim/moments.hpp"
+#include "xgrad/optim/newton_cg.hpp"
 #include "xgrad/optim/nonlinear_cg.hpp"
 #include "xgrad/optim/optimizers.hpp"
 #include "xgrad/optim/scale.hpp"
