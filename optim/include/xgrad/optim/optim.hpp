@@ -18,5 +18,6 @@
 #include "xgrad/optim/solver.hpp"
 #include "xgrad/optim/status.hpp"
 #include "xgrad/optim/trace.hpp"
+#include "xgrad/optim/transform_solver.hpp"
 #include "xgrad/optim/transform.hpp"
 #include "xgrad/optim/weight_decay.hpp"
