@@ -83,7 +83,9 @@ TEST_CASE("LBFGS: an objective unbounded below ends unbounded, never converged")
 
 TEST_CASE("LBFGS: NaN objectives end with Status::non_finite and finite params") { check_nan_objectives(opt::LBFGS{}); }
 
-TEST_CASE("LBFGS: maxiter gives Status::max_iterations; counters are consistent") { check_max_iterations(opt::LBFGS{}); }
+TEST_CASE("LBFGS: maxiter gives Status::max_iterations; counters are consistent") {
+  check_max_iterations(opt::LBFGS{});
+}
 
 TEST_CASE("LBFGS: the callback sees every iteration and can stop the run; verbose prints the table") {
   check_callback_and_verbose(opt::LBFGS{}, "LBFGS", Tensor(Array{-1.2, 1.0}));

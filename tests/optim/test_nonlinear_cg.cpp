@@ -103,7 +103,8 @@ TEST_CASE("NonlinearCG: the init_state/update loop descends; the direction stays
   CHECK(max_abs_diff(x, y) == 0.0);
 }
 
-// Fletcher-Reeves and Dai-Yuan jam on this problem without restarts (hundreds of tiny steps): Powell's restart fixes it.
+// Fletcher-Reeves and Dai-Yuan jam on this problem without restarts (hundreds of tiny steps): Powell's restart
+// fixes it.
 TEST_CASE("NonlinearCG: inner products are global: a struct of two leaves gives the raveled iterates") {
   for (auto method : methods) {
     const auto run = check_split_iterates(opt::NonlinearCG{.tol = 1e-10, .method = method, .powell_restart = true});

@@ -13,7 +13,8 @@
 // |<g_{k+1}, g_k>| >= powell_threshold ||g_{k+1}||^2 (N&W eq. 5.52). The first trial step of each line search is
 // the previous step times the ratio of the slopes, t_{k-1} <g_{k-1}, d_{k-1}> / <g_k, d_k> (N&W eq. 3.60).
 //
-//   xgrad::optim::NonlinearCG solver{.maxiter = 1000, .tol = 1e-8, .method = xgrad::optim::NonlinearCGMethod::dai_yuan};
+//   using xgrad::optim::NonlinearCGMethod;
+//   xgrad::optim::NonlinearCG solver{.maxiter = 1000, .tol = 1e-8, .method = NonlinearCGMethod::dai_yuan};
 //   auto [params, state] = solver.run(f, x0, args...);
 //
 // Params may be any pytree; the directions live on the flat view (all leaves, tree::ravel order), so every inner
