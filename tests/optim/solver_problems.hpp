@@ -2,6 +2,7 @@
 // Objectives shared by the solver and line-search suites (test_linesearch, test_gradient_descent, test_lbfgs).
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 #include <xgrad/core/random.hpp>
 
@@ -40,6 +41,36 @@ inline Tensor ridge_solution(const RidgeData& data, double lambda) {
   for (std::size_t i = 0; i < A.shape(0); ++i) A(i, i) += lambda;
   return solve(Tensor(A), matmul(Xt, data.y));
 }
+
+/// A random strongly convex quadratic 0.5 x^T A x - b^T x: A = M M^T / n + mu I with M (n x n) and b standard normal
+/// from `seed`, so A's eigenvalues lie in [mu, mu + ~4].
+struct QuadraticData {
+  Tensor A, b;
+};
+inline QuadraticData random_quadratic(std::size_t n, double mu, std::uint64_t seed) {
+  const Array M = xgrad::random::normal(xgrad::random::key(seed), {n, n});
+  Array A = matmul(Tensor(M), transpose(Tensor(M))).value() / static_cast<double>(n);
+  for (std::size_t i = 0; i < n; ++i) A(i, i) += mu;
+  return {Tensor(A), Tensor(xgrad::random::normal(xgrad::random::key(seed + 1000), {n}))};
+}
+inline Tensor quadratic_form(const Tensor& x, const Tensor& A, const Tensor& b) {
+  return 0.5 * sum(x * matmul(A, x)) - sum(b * x);
+}
+/// The minimiser A^{-1} b, by xgrad::solve.
+inline Tensor quadratic_solution(const QuadraticData& q) { return solve(q.A, q.b); }
+
+/// The 5-vector of `chained` split over two leaves.
+struct Split {
+  Tensor head;  // 2 values
+  Tensor tail;  // 3 values
+};
+/// A non-separable objective (chained Rosenbrock plus a coupling term) of a 5-vector.
+inline Tensor chained(const Tensor& x) {
+  const auto n = static_cast<std::ptrdiff_t>(x.size());
+  const Tensor a = slice(x, 0, 0, n - 1), b = slice(x, 0, 1, n);
+  return sum(square(1.0 - a) + 10.0 * square(b - square(a))) + 0.1 * square(sum(x));
+}
+inline Tensor chained_split(const Split& s) { return chained(concatenate({s.head, s.tail})); }
 
 /// Unbounded below: the loss mean(X w - y) without a square.
 inline Tensor linear_loss(const Tensor& w, const Tensor& X, const Tensor& y) { return mean(matmul(X, w) - y); }

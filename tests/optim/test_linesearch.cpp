@@ -125,3 +125,21 @@ TEST_CASE("line searches: an ascent direction fails cleanly, a linear function i
   auto lin = [](const Array& v) { return std::pair<double, Array>(-v.data()[0], Array{-1.0}); };
   CHECK(zoom.search(lin, Array{0.0}, 0.0, Array{-1.0}, Array{1.0}, 1.0).evaluations < 20);
 }
+
+TEST_CASE("zoom: where the decrease is below f's rounding level it follows the slope (Hager & Zhang)") {
+  // f = 1000 + 0.5 ||x - 1||^2 at 1e-9 from its minimiser: every trial value rounds to 1000 exactly, so the value
+  // cannot bracket the minimiser (t = 1 along -grad); the slopes can.
+  auto f = [](const Tensor& x) { return 1e3 + 0.5 * sum(square(x - 1.0)); };
+  const Tensor x(Array{1.0 + 1e-9, 1.0 - 2e-9});
+  auto [y0, g0] = value_and_grad(f)(x);
+  const Array d = -g0.value();
+  auto vg = opt::detail::flat_objective(f, x);
+  for (double t0 : {0.1, 5.0}) {  // first trial short of the minimiser, and past it
+    const auto r = opt::ZoomLineSearch{.c2 = 0.1}.search(vg, x.value(), y0.item(), g0.value(), d, t0);
+    INFO("initial step " << t0);
+    CHECK(r.ok);
+    CHECK(r.stepsize == doctest::Approx(1.0).epsilon(0.1));  // strong Wolfe with c2 = 0.1: t in [0.9, 1.1]
+    CHECK(r.value == 1e3);
+    CHECK(max_abs_diff(Tensor(r.params), 1.0) < 2e-10);
+  }
+}

@@ -51,17 +51,11 @@ struct GradientDescent {
   /// The state at `params`: evaluates f and its gradient once.
   template <class F, class P, class... Args>
   GradientDescentState<P> init_state(const F& fun, const P& params, const Args&... args) const {
-    auto [y, g] = value_and_grad(fun)(params, args...);
-    Array gf = detail::flat(g);
-    GradientDescentState<P> s{.grad = std::move(g)};
-    s.value = y.item();
-    s.error = detail::norm2(gf);
-    s.num_fun_eval = s.num_grad_eval = 1;
-    s.status = status_at(s.value, s.error);
+    auto s = detail::initial_state<GradientDescentState<P>>(fun, params, tol, args...);
     if (acceleration) {
       s.aux_params = detail::flat(params);
       s.aux_value = s.value;
-      s.aux_grad = std::move(gf);
+      s.aux_grad = detail::flat(s.grad);
     }
     return s;
   }
@@ -143,7 +137,7 @@ struct GradientDescent {
     s.error = detail::norm2(gn);
     s.stepsize = t;
     s.grad = unravel(gn);
-    s.status = status_at(s.value, s.error);
+    s.status = detail::initial_status(s.value, s.error, tol);
     return {unravel(xn), std::move(s)};
   }
 
@@ -151,21 +145,7 @@ struct GradientDescent {
   /// the callback asks to stop. Returns {params, state}.
   template <class F, class P, class... Args>
   OptStep<P, GradientDescentState<P>> run(const F& fun, const P& init_params, const Args&... args) const {
-    P params = init_params;
-    GradientDescentState<P> state = init_state(fun, params, args...);
-    if (verbose) detail::print_iteration("GradientDescent", state);
-    while (state.status == Status::running) {
-      if (state.iter_num >= maxiter) {
-        state.status = Status::max_iterations;
-        break;
-      }
-      auto step = update(fun, params, state, args...);
-      params = std::move(step.params);
-      state = std::move(step.state);
-      if (verbose) detail::print_iteration("GradientDescent", state);
-      if (callback && callback(detail::info(state))) break;
-    }
-    return {std::move(params), std::move(state)};
+    return detail::run_solver(*this, "GradientDescent", fun, init_params, args...);
   }
 
   /// This solver bound to `fun`: init_state/update/run without the objective argument.
@@ -174,13 +154,6 @@ struct GradientDescent {
     return {*this, std::move(fun)};
   }
 
- private:
-  Status status_at(double value, double error) const {
-    if (!std::isfinite(value) || !std::isfinite(error)) return Status::non_finite;
-    if (value < detail::unbounded_value) return Status::unbounded;
-    if (error <= tol) return Status::converged;
-    return Status::running;
-  }
 };
 
 }  // namespace xgrad::optim

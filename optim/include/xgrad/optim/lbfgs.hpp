@@ -45,14 +45,6 @@ struct LBFGSState {
   double gamma = 1.0;               ///< initial inverse-Hessian scaling <s, y> / <y, y> of the newest pair
 };
 
-/// Which line search LBFGS uses.
-enum class LineSearchKind {
-  zoom,          ///< ZoomLineSearch (strong Wolfe, Nocedal & Wright)
-  backtracking,  ///< BacktrackingLineSearch with its own `condition` (strong Wolfe by default here)
-  more_thuente,  ///< MoreThuenteLineSearch (strong Wolfe, More & Thuente 1994)
-  hager_zhang,   ///< HagerZhangLineSearch (Wolfe or approximate Wolfe, Hager & Zhang 2005)
-};
-
 /// The LBFGS solver; options are public fields with defaults (designated initializers work).
 struct LBFGS {
   int maxiter = 500;         ///< most iterations for run()
@@ -70,14 +62,7 @@ struct LBFGS {
   /// The state at `params`: evaluates f and its gradient once.
   template <class F, class P, class... Args>
   LBFGSState<P> init_state(const F& fun, const P& params, const Args&... args) const {
-    auto [y, g] = value_and_grad(fun)(params, args...);
-    const Array gf = detail::flat(g);
-    LBFGSState<P> s{.grad = std::move(g)};
-    s.value = y.item();
-    s.error = detail::norm2(gf);
-    s.num_fun_eval = s.num_grad_eval = 1;
-    s.status = initial_status(s.value, s.error);
-    return s;
+    return detail::initial_state<LBFGSState<P>>(fun, params, tol, args...);
   }
 
   /// One iteration from (params, state): direction by the global two-loop recursion, then the line search. On a
@@ -94,89 +79,39 @@ struct LBFGS {
     auto unravel = tree::ravel(params).second;
     const Array x = detail::flat(params);
     const Array g = detail::flat(state.grad);
-    auto search = [&](const Array& d, double t0) {
-      auto r = linesearch == LineSearchKind::backtracking   ? backtracking.search(vg, x, s.value, g, d, t0)
-               : linesearch == LineSearchKind::more_thuente ? more_thuente.search(vg, x, s.value, g, d, t0)
-               : linesearch == LineSearchKind::hager_zhang  ? hager_zhang.search(vg, x, s.value, g, d, t0)
-                                                            : zoom.search(vg, x, s.value, g, d, t0);
-      s.num_fun_eval += r.evaluations;
-      s.num_grad_eval += r.evaluations;
-      s.num_linesearch_iter += r.evaluations;
-      return r;
-    };
     auto reset = [&] {
       s.s_history.clear();
       s.y_history.clear();
       s.rho_history.clear();
       s.gamma = 1.0;
     };
-    const double first_step = std::min(1.0, 1.0 / s.error);
-
     Array d = direction(s, g);
-    bool fresh = s.s_history.empty();
-    if (!(detail::dot(g, d) < 0.0)) {  // not a descent direction: restart from steepest descent
-      reset();
-      d = direction(s, g);
-      fresh = true;
-    }
-    LineSearchResult r = search(d, fresh ? first_step : 1.0);
-    if (!r.ok && !fresh && !r.unbounded) {
-      reset();
-      r = search(direction(s, g), first_step);
-    }
+    LineSearchResult r = detail::search_or_steepest(*this, vg, s, x, g, d, 1.0, s.s_history.empty(), reset);
     ++s.iter_num;
-    if (!r.ok) {
-      // Report the failure; keep the best finite point with sufficient decrease, if the search found one.
-      s.status = r.unbounded ? Status::unbounded : r.non_finite ? Status::non_finite : Status::line_search_failed;
-      s.stepsize = r.stepsize;
-      if (!r.decrease) return {params, s};
-      s.value = r.value;
-      s.error = detail::norm2(r.grad);
-      s.grad = unravel(r.grad);
-      if (s.error <= tol && !r.unbounded) s.status = Status::converged;
-      return {unravel(r.params), std::move(s)};
-    }
-
-    Array sv = detail::sub(r.params, x), yv = detail::sub(r.grad, g);
-    const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv);
-    if (yy > 0.0 && sy > curvature_eps * yy && history_size > 0) {
-      s.s_history.push_back(std::move(sv));
-      s.y_history.push_back(std::move(yv));
-      s.rho_history.push_back(1.0 / sy);
-      if (static_cast<int>(s.s_history.size()) > history_size) {
-        s.s_history.erase(s.s_history.begin());
-        s.y_history.erase(s.y_history.begin());
-        s.rho_history.erase(s.rho_history.begin());
+    if (r.ok) {
+      Array sv = detail::sub(r.params, x), yv = detail::sub(r.grad, g);
+      const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv);
+      if (yy > 0.0 && sy > curvature_eps * yy && history_size > 0) {
+        s.s_history.push_back(std::move(sv));
+        s.y_history.push_back(std::move(yv));
+        s.rho_history.push_back(1.0 / sy);
+        if (static_cast<int>(s.s_history.size()) > history_size) {
+          s.s_history.erase(s.s_history.begin());
+          s.y_history.erase(s.y_history.begin());
+          s.rho_history.erase(s.rho_history.begin());
+        }
+        s.gamma = sy / yy;
       }
-      s.gamma = sy / yy;
     }
-    s.value = r.value;
-    s.error = detail::norm2(r.grad);
-    s.stepsize = r.stepsize;
-    s.grad = unravel(r.grad);
-    s.status = initial_status(s.value, s.error);
-    return {unravel(r.params), std::move(s)};
+    P next = detail::record_step(s, r, params, unravel, tol);
+    return {std::move(next), std::move(s)};
   }
 
   /// Iterate from init_params until converged, a failure status, maxiter iterations (Status::max_iterations), or
   /// the callback asks to stop. Returns {params, state}.
   template <class F, class P, class... Args>
   OptStep<P, LBFGSState<P>> run(const F& fun, const P& init_params, const Args&... args) const {
-    P params = init_params;
-    LBFGSState<P> state = init_state(fun, params, args...);
-    if (verbose) detail::print_iteration("LBFGS", state);
-    while (state.status == Status::running) {
-      if (state.iter_num >= maxiter) {
-        state.status = Status::max_iterations;
-        break;
-      }
-      auto step = update(fun, params, state, args...);
-      params = std::move(step.params);
-      state = std::move(step.state);
-      if (verbose) detail::print_iteration("LBFGS", state);
-      if (callback && callback(detail::info(state))) break;
-    }
-    return {std::move(params), std::move(state)};
+    return detail::run_solver(*this, "LBFGS", fun, init_params, args...);
   }
 
   /// This solver bound to `fun`: init_state/update/run without the objective argument.
@@ -208,13 +143,6 @@ struct LBFGS {
     return q;
   }
 
- private:
-  Status initial_status(double value, double error) const {
-    if (!std::isfinite(value) || !std::isfinite(error)) return Status::non_finite;
-    if (value < detail::unbounded_value) return Status::unbounded;
-    if (error <= tol) return Status::converged;
-    return Status::running;
-  }
 };
 
 }  // namespace xgrad::optim

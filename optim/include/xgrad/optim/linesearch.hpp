@@ -15,7 +15,8 @@
 // #409/#473, torch #5953), and when they run out of evaluations they fall back to the best trial point with
 // sufficient decrease (ok = false, decrease = true). With a curvature condition, where the decrease asked for is
 // below f's rounding level, the approximate sufficient-decrease test of Hager & Zhang also accepts a step (see
-// `approx_eps`); the Armijo-only backtracking search never uses it.
+// `approx_eps`), and in that regime the zoom search brackets by the slope's sign and interpolates by the secant on
+// the slopes, since the values there are rounding noise; the Armijo-only backtracking search never uses it.
 // more_thuente.hpp and hager_zhang.hpp add two more searches with the same interface and conventions.
 // `line_search(...)` runs any of them on a pytree objective.
 #include <algorithm>
@@ -44,18 +45,26 @@ struct LineSearchResult {
   bool unbounded = false;   ///< the step reached max_stepsize with sufficient decrease and a still negative slope
 };
 
+/// Which line search a solver (LBFGS, BFGS, NonlinearCG, NewtonCG) uses.
+enum class LineSearchKind {
+  zoom,          ///< ZoomLineSearch (strong Wolfe, Nocedal & Wright)
+  backtracking,  ///< BacktrackingLineSearch with its own `condition`
+  more_thuente,  ///< MoreThuenteLineSearch (strong Wolfe, More & Thuente 1994)
+  hager_zhang,   ///< HagerZhangLineSearch (Wolfe or approximate Wolfe, Hager & Zhang 2005)
+};
+
 /// Which conditions a backtracking search enforces.
 enum class LineSearchCondition { armijo, wolfe, strong_wolfe };
 
 namespace detail {
 
-inline double dot(const Array& a, const Array& b) {
-  const double* pa = a.data();
-  const double* pb = b.data();
+/// sum_i a[i] b[i] over n values.
+inline double dot_raw(const double* a, const double* b, std::size_t n) {
   double s = 0.0;
-  for (std::size_t i = 0, n = a.size(); i < n; ++i) s += pa[i] * pb[i];
+  for (std::size_t i = 0; i < n; ++i) s += a[i] * b[i];
   return s;
 }
+inline double dot(const Array& a, const Array& b) { return dot_raw(a.data(), b.data(), a.size()); }
 inline double norm2(const Array& a) { return std::sqrt(dot(a, a)); }
 inline bool all_finite(const Array& a) {
   const double* p = a.data();
@@ -172,13 +181,9 @@ struct Trials {
   // f's rounding level (c1 t |<g, d>| <= approx_eps |f0|): f <= f0 + approx_eps |f0| and slope <= (2 c1 - 1) <g, d>.
   // Used only together with a curvature condition, which makes the point a near-minimiser along d.
   bool approx_armijo(const Trial& tr) const { return in_noise(tr) && approx_slope(tr); }
-  // Where the decrease Armijo asks for is below f's rounding level and f is within that level of f0, values
-  // cannot order two trial points: the zoom search then brackets by the sign of the slope alone (as Hager &
-  // Zhang's update step does).
+  // The trial is in that regime (c1 t |<g, d>| <= approx_eps |f0| and f <= f0 + approx_eps |f0|): its value cannot
+  // tell whether the step was too long, its slope can.
   bool in_noise(const Trial& tr) const { return within_noise(tr) && -c1 * tr.t * dphi0 <= approx_eps * std::abs(f0); }
-  bool same_level(const Trial& a, const Trial& b) const {
-    return in_noise(a) && std::abs(a.f - b.f) <= approx_eps * std::abs(f0);
-  }
   // f at the trial exceeds f0 by at most f's rounding level approx_eps |f0| (Hager & Zhang's epsilon_k).
   bool within_noise(const Trial& tr) const { return tr.finite && tr.f <= f0 + approx_eps * std::abs(f0); }
   // The slope bound of the approximate Wolfe conditions: <g(x + t d), d> <= (2 c1 - 1) <g, d>.
@@ -281,7 +286,6 @@ struct ZoomLineSearch {
     if (!(dphi0 < 0.0) || !(initial_stepsize > 0.0)) return tr.fail(g0);  // not a descent direction, or no step
     using Trial = typename detail::Trials<VG>::Trial;
     auto too_long = [&](const Trial& a, const Trial& prev, bool first) {
-      if (tr.same_level(a, prev)) return false;  // values are noise: the slope decides below
       return !tr.armijo(a) || (!first && a.f >= prev.f);
     };
     auto curvature = [&](const Trial& a) { return std::abs(a.dphi) <= -c2 * dphi0; };
@@ -296,7 +300,9 @@ struct ZoomLineSearch {
         double t = std::numeric_limits<double>::quiet_NaN();
         // More & Thuente's safeguard: bisect when two trials did not shrink the bracket below 2/3 of its width.
         const bool stalled = w > (2.0 / 3.0) * width_before2;
-        if (hi.finite && !stalled) {
+        if (hi.finite && !stalled && tr.in_noise(lo) && tr.in_noise(hi)) {
+          t = lo.t - lo.dphi * (hi.t - lo.t) / (hi.dphi - lo.dphi);  // values are noise: secant on the slopes
+        } else if (hi.finite && !stalled) {
           t = detail::cubic_min(lo.t, lo.f, lo.dphi, hi.t, hi.f, hi.dphi);
           if (!inside(t)) t = detail::quadratic_min(lo.t, lo.f, lo.dphi, hi.t, hi.f);
         }
@@ -305,14 +311,10 @@ struct ZoomLineSearch {
         width_before1 = w;
         Trial tj = tr.eval(t);
         if ((tr.armijo(tj) || tr.approx_armijo(tj)) && curvature(tj)) return tr.accept(tj);
-        if (tr.same_level(tj, lo)) {  // values are noise here: keep the minimiser of the slope bracketed
-          if (tj.dphi * (hi.t - lo.t) >= 0.0)
-            hi = std::move(tj);
-          else
-            lo = std::move(tj);
-        } else if (!tr.armijo(tj) || tj.f >= lo.f) {
+        // In the noise regime the slope's sign decides (Hager & Zhang's update), else the value.
+        if (!tr.in_noise(tj) && (!tr.armijo(tj) || tj.f >= lo.f)) {
           hi = std::move(tj);
-        } else {  // sufficient decrease and lower than lo, but the slope is still too steep
+        } else {  // lower than lo (or level with it within noise), but the slope is still too steep
           if (tj.dphi * (hi.t - lo.t) >= 0.0) hi = lo;
           lo = std::move(tj);
         }
@@ -329,7 +331,7 @@ struct ZoomLineSearch {
     for (bool first = true; tr.evaluations < max_iterations; first = false) {
       Trial cur = tr.eval(t);
       if ((tr.armijo(cur) || tr.approx_armijo(cur)) && curvature(cur)) return tr.accept(cur);
-      if (too_long(cur, prev, first)) return zoom(std::move(prev), std::move(cur));
+      if (!tr.in_noise(cur) && too_long(cur, prev, first)) return zoom(std::move(prev), std::move(cur));
       if (cur.dphi >= 0.0) return zoom(std::move(cur), std::move(prev));
       if (t >= max_stepsize) {
         LineSearchResult r = tr.fail(g0);

@@ -1,10 +1,16 @@
 #pragma once
-// Pieces shared by the jaxopt-style solvers (GradientDescent, LBFGS): the {params, state} pair that run() returns,
-// the per-iteration summary a callback sees, and the verbose table line.
+// Pieces shared by the jaxopt-style solvers (GradientDescent, LBFGS, BFGS, NonlinearCG, NewtonCG, TransformSolver):
+// the {params, state} pair that run() returns, the per-iteration summary a callback sees, the verbose table line,
+// the run() loop, the status test, and the line-search step that the line-search solvers share.
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <utility>
 
+#include "xgrad/optim/hager_zhang.hpp"
+#include "xgrad/optim/linesearch.hpp"
+#include "xgrad/optim/more_thuente.hpp"
 #include "xgrad/optim/status.hpp"
 
 namespace xgrad::optim {
@@ -50,6 +56,120 @@ void print_iteration(const char* solver, const S& s) {
 
 // Below this value an objective is declared unbounded below.
 inline constexpr double unbounded_value = -1e100;
+
+// The status at a point with objective `value` and gradient norm `error`: non_finite, unbounded, converged
+// (error <= tol) or running.
+inline Status initial_status(double value, double error, double tol) {
+  if (!std::isfinite(value) || !std::isfinite(error)) return Status::non_finite;
+  if (value < unbounded_value) return Status::unbounded;
+  if (error <= tol) return Status::converged;
+  return Status::running;
+}
+
+// A solver state S (an aggregate with the common fields and `grad`) at `params`: evaluates f and its gradient once.
+template <class S, class F, class P, class... Args>
+S initial_state(const F& fun, const P& params, double tol, const Args&... args) {
+  auto [y, g] = value_and_grad(fun)(params, args...);
+  const double error = norm2(flat(g));
+  S s{.grad = std::move(g)};
+  s.value = y.item();
+  s.error = error;
+  s.num_fun_eval = s.num_grad_eval = 1;
+  s.status = initial_status(s.value, error, tol);
+  return s;
+}
+
+// The run() loop of every solver: init_state, then update until the status is not running, `maxiter` iterations
+// (Status::max_iterations) or the callback asks to stop; prints the table when `verbose`.
+template <class Solver, class F, class P, class... Args>
+auto run_solver(const Solver& solver, const char* name, const F& fun, const P& init_params, const Args&... args) {
+  P params = init_params;
+  auto state = solver.init_state(fun, params, args...);
+  if (solver.verbose) print_iteration(name, state);
+  while (state.status == Status::running) {
+    if (state.iter_num >= solver.maxiter) {
+      state.status = Status::max_iterations;
+      break;
+    }
+    auto step = solver.update(fun, params, state, args...);
+    params = std::move(step.params);
+    state = std::move(step.state);
+    if (solver.verbose) print_iteration(name, state);
+    if (solver.callback && solver.callback(info(state))) break;
+  }
+  return OptStep<P, decltype(state)>{std::move(params), std::move(state)};
+}
+
+// -g, as a new array.
+inline Array negative(const Array& g) {
+  Array d = Array::from_shape({g.size()});
+  const double* pg = g.data();
+  double* pd = d.data();
+  for (std::size_t i = 0, n = g.size(); i < n; ++i) pd[i] = -pg[i];
+  return d;
+}
+
+// One line search from flat x (value s.value, flat gradient g) along d with the solver's search (solver.linesearch
+// picks solver.zoom, .backtracking, .more_thuente or .hager_zhang), first trying step t0; the evaluations are
+// counted in the state s.
+template <class Solver, class VG, class S>
+LineSearchResult line_search_step(const Solver& solver, VG& vg, S& s, const Array& x, const Array& g, const Array& d,
+                                  double t0) {
+  LineSearchResult r;
+  switch (solver.linesearch) {
+    case LineSearchKind::zoom: r = solver.zoom.search(vg, x, s.value, g, d, t0); break;
+    case LineSearchKind::backtracking: r = solver.backtracking.search(vg, x, s.value, g, d, t0); break;
+    case LineSearchKind::more_thuente: r = solver.more_thuente.search(vg, x, s.value, g, d, t0); break;
+    case LineSearchKind::hager_zhang: r = solver.hager_zhang.search(vg, x, s.value, g, d, t0); break;
+  }
+  s.num_fun_eval += r.evaluations;
+  s.num_grad_eval += r.evaluations;
+  s.num_linesearch_iter += r.evaluations;
+  return r;
+}
+
+// The line search of the quasi-Newton and conjugate-gradient solvers: along d (first trial step t0) unless d is
+// not a descent direction, and along steepest descent -g (first trial step min(1, 1/||g||)) if the search along d
+// failed without being unbounded. Before falling back, `restart()` drops the solver's curvature memory and d becomes
+// -g. `steepest` says that d already is -g (no retry then).
+template <class Solver, class VG, class S, class Restart>
+LineSearchResult search_or_steepest(const Solver& solver, VG& vg, S& s, const Array& x, const Array& g, Array& d,
+                                    double t0, bool steepest, Restart&& restart) {
+  const double first_step = std::min(1.0, 1.0 / s.error);
+  auto fall_back = [&] {
+    restart();
+    d = negative(g);
+    steepest = true;
+  };
+  if (!(dot(g, d) < 0.0)) fall_back();
+  LineSearchResult r = line_search_step(solver, vg, s, x, g, d, steepest ? first_step : t0);
+  if (!r.ok && !steepest && !r.unbounded) {
+    fall_back();
+    r = line_search_step(solver, vg, s, x, g, d, first_step);
+  }
+  return r;
+}
+
+// Records line-search result r in state s (value, error, grad, stepsize, status with tolerance tol) and returns the
+// new parameters. A failed search sets the status to say why (unbounded, non_finite when a trial point was NaN/Inf,
+// else line_search_failed); the parameters then move only to the best trial point with sufficient decrease, if the
+// search found one, so they stay finite, and the status becomes converged if that point happens to satisfy tol.
+template <class P, class S, class Unravel>
+P record_step(S& s, LineSearchResult& r, const P& params, const Unravel& unravel, double tol) {
+  s.stepsize = r.stepsize;
+  if (!r.ok) {
+    s.status = r.unbounded ? Status::unbounded : r.non_finite ? Status::non_finite : Status::line_search_failed;
+    if (!r.decrease) return params;
+  }
+  s.value = r.value;
+  s.error = norm2(r.grad);
+  s.grad = unravel(r.grad);
+  if (r.ok)
+    s.status = initial_status(s.value, s.error, tol);
+  else if (s.error <= tol && !r.unbounded)
+    s.status = Status::converged;
+  return unravel(r.params);
+}
 
 }  // namespace detail
 }  // namespace xgrad::optim

@@ -1,5 +1,6 @@
 #pragma once
-// The outcome of a solver run (GradientDescent, LBFGS): what the state's `status` field reports.
+// The outcome of a solver run (GradientDescent, LBFGS, BFGS, NonlinearCG, NewtonCG, TransformSolver): what the
+// state's `status` field reports.
 #include <ostream>
 #include <string>
 
