@@ -7,12 +7,10 @@
 //   BM_lbfgs_hand_ad_<problem>/n    the hand-written LBFGS on xgrad's AD objective: isolates the solver's own cost.
 // Problems: extended Rosenbrock (n = 100, 10000) and linear least squares 0.5 ||A x - b||^2 / m with d = 100
 // features and m = 1000 or 100000 rows.
-// Counters: time_per_iter (time / 10 iterations), evals_per_iter, and for xgrad objective_share: the share of the
-// run's CPU time spent evaluating the objective and its gradient (evaluations x the CPU time of one value_and_grad,
-// both measured beside the timed loop), i.e. how much of LBFGS's time is the objective's.
+// Counters: time_per_iter (time / 10 iterations), evals_per_iter. Where xgrad's time goes inside a run (objective
+// vs solver) is measured with perf (bench/README.md): a counter timed beside the loop underestimated the objective.
 #include <cblas.h>
 
-#include <ctime>
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -157,22 +155,8 @@ void run_xgrad(benchmark::State& state, const F& f, const Array& x0) {
     benchmark::DoNotOptimize(x);
     evals = s.num_fun_eval;
   }
-  // The CPU time of one value_and_grad (mean of 20) and of one solver run (mean of 5), measured beside the loop.
-  auto cpu = [] {
-    timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-  };
-  const Tensor t0(x0);
-  double start = cpu();
-  for (int i = 0; i < 20; ++i) benchmark::DoNotOptimize(xgrad::value_and_grad(f)(t0));
-  const double t_vg = (cpu() - start) / 20;
-  start = cpu();
-  for (int i = 0; i < 5; ++i) benchmark::DoNotOptimize(solver.run(f, Tensor(x0)));
-  const double t_run = (cpu() - start) / 5;
   state.counters["time_per_iter"] = bench::time_per_op(kIters);
   state.counters["evals_per_iter"] = double(evals) / kIters;
-  state.counters["objective_share"] = t_vg * evals / t_run;
 }
 void run_hand(benchmark::State& state, const std::function<double(const Vec&, Vec&)>& fg, const Array& x0) {
   int evals = 0;

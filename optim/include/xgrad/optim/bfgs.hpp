@@ -66,14 +66,13 @@ struct BFGS {
   /// that fails too the status says why (unbounded, non_finite, line_search_failed) and params move only to the
   /// best trial point with sufficient decrease, if any: they stay finite.
   template <class F, class P, class... Args>
-  OptStep<P, BFGSState<P>> update(const F& fun, const P& params, const BFGSState<P>& state,
+  OptStep<P, BFGSState<P>> update(const F& fun, const P& params, BFGSState<P> s,
                                   const Args&... args) const {
-    BFGSState<P> s = state;
-    if (s.status == Status::non_finite) return {params, s};
+    if (s.status == Status::non_finite) return {params, std::move(s)};
     auto vg = detail::flat_objective(fun, params, args...);
     auto unravel = tree::ravel(params).second;
     const Array x = detail::flat(params);
-    const Array g = detail::flat(state.grad);
+    const Array g = detail::flat(s.grad);
     const std::size_t n = x.size();
     if (s.inv_hessian.size() != n * n) {
       s.inv_hessian = identity(n);

@@ -62,14 +62,13 @@ struct GradientDescent {
 
   /// One iteration. A failed step leaves params unchanged (always finite) and sets the status.
   template <class F, class P, class... Args>
-  OptStep<P, GradientDescentState<P>> update(const F& fun, const P& params, const GradientDescentState<P>& state,
+  OptStep<P, GradientDescentState<P>> update(const F& fun, const P& params, GradientDescentState<P> s,
                                              const Args&... args) const {
-    GradientDescentState<P> s = state;
-    if (s.status == Status::non_finite) return {params, s};
+    if (s.status == Status::non_finite) return {params, std::move(s)};
     auto vg = detail::flat_objective(fun, params, args...);
     auto unravel = tree::ravel(params).second;
     const Array x = detail::flat(params);
-    const Array g = detail::flat(state.grad);
+    const Array g = detail::flat(s.grad);
     const bool acc = acceleration && s.aux_params.size() == x.size();
     const Array& y = acc ? s.aux_params : x;
     const double fy = acc ? s.aux_value : s.value;
@@ -85,7 +84,7 @@ struct GradientDescent {
       ++s.num_grad_eval;
       if (!std::isfinite(f1) || !detail::all_finite(g1)) {
         s.status = Status::non_finite;
-        return {params, s};
+        return {params, std::move(s)};
       }
       fn = f1;
       gn = std::move(g1);
@@ -99,7 +98,7 @@ struct GradientDescent {
       if (!r.decrease) {
         s.stepsize = 0.0;
         s.status = r.non_finite ? Status::non_finite : Status::line_search_failed;
-        return {params, s};
+        return {params, std::move(s)};
       }
       xn = std::move(r.params);
       fn = r.value;

@@ -71,14 +71,13 @@ struct LBFGS {
   /// line_search_failed) and params move only to the best trial point with sufficient decrease, if any: they stay
   /// finite.
   template <class F, class P, class... Args>
-  OptStep<P, LBFGSState<P>> update(const F& fun, const P& params, const LBFGSState<P>& state,
+  OptStep<P, LBFGSState<P>> update(const F& fun, const P& params, LBFGSState<P> s,
                                    const Args&... args) const {
-    LBFGSState<P> s = state;
-    if (s.status == Status::non_finite) return {params, s};
+    if (s.status == Status::non_finite) return {params, std::move(s)};
     auto vg = detail::flat_objective(fun, params, args...);
     auto unravel = tree::ravel(params).second;
     const Array x = detail::flat(params);
-    const Array g = detail::flat(state.grad);
+    const Array g = detail::flat(s.grad);
     auto reset = [&] {
       s.s_history.clear();
       s.y_history.clear();

@@ -59,10 +59,19 @@ enum class LineSearchCondition { armijo, wolfe, strong_wolfe };
 namespace detail {
 
 /// sum_i a[i] b[i] over n values.
+// Four independent partial sums: the compiler may not reorder a floating-point reduction, so one accumulator
+// would serialise on the add latency (the two-loop recursion is dot-bound).
 inline double dot_raw(const double* a, const double* b, std::size_t n) {
-  double s = 0.0;
-  for (std::size_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; ++i) s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
 }
 inline double dot(const Array& a, const Array& b) { return dot_raw(a.data(), b.data(), a.size()); }
 inline double norm2(const Array& a) { return std::sqrt(dot(a, a)); }

@@ -75,14 +75,13 @@ struct NewtonCG {
   /// non_finite, line_search_failed) and params move only to the best trial point with sufficient decrease, if
   /// any: they stay finite.
   template <class F, class P, class... Args>
-  OptStep<P, NewtonCGState<P>> update(const F& fun, const P& params, const NewtonCGState<P>& state,
+  OptStep<P, NewtonCGState<P>> update(const F& fun, const P& params, NewtonCGState<P> s,
                                       const Args&... args) const {
-    NewtonCGState<P> s = state;
-    if (s.status == Status::non_finite) return {params, s};
+    if (s.status == Status::non_finite) return {params, std::move(s)};
     auto vg = detail::flat_objective(fun, params, args...);
     auto unravel = tree::ravel(params).second;
     const Array x = detail::flat(params);
-    const Array g = detail::flat(state.grad);
+    const Array g = detail::flat(s.grad);
     auto hessian_times = [&](const Array& v) {
       ++s.num_hvp_eval;
       return detail::flat(xgrad::hvp(fun, params, unravel(v), args...));

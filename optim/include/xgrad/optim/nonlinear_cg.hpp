@@ -86,14 +86,13 @@ struct NonlinearCG {
   /// if that fails too the status says why (unbounded, non_finite, line_search_failed) and params move only to the
   /// best trial point with sufficient decrease, if any: they stay finite.
   template <class F, class P, class... Args>
-  OptStep<P, NonlinearCGState<P>> update(const F& fun, const P& params, const NonlinearCGState<P>& state,
+  OptStep<P, NonlinearCGState<P>> update(const F& fun, const P& params, NonlinearCGState<P> s,
                                          const Args&... args) const {
-    NonlinearCGState<P> s = state;
-    if (s.status == Status::non_finite) return {params, s};
+    if (s.status == Status::non_finite) return {params, std::move(s)};
     auto vg = detail::flat_objective(fun, params, args...);
     auto unravel = tree::ravel(params).second;
     const Array x = detail::flat(params);
-    const Array g = detail::flat(state.grad);
+    const Array g = detail::flat(s.grad);
     Array d = s.descent_direction.size() == x.size() ? s.descent_direction : detail::negative(g);
     const double slope = detail::dot(g, d);
     double t0 = s.stepsize * s.previous_slope / slope;  // N&W eq. 3.60

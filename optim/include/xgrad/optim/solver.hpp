@@ -91,7 +91,7 @@ auto run_solver(const Solver& solver, const char* name, const F& fun, const P& i
       state.status = Status::max_iterations;
       break;
     }
-    auto step = solver.update(fun, params, state, args...);
+    auto step = solver.update(fun, params, std::move(state), args...);  // by value: no copy of the histories
     params = std::move(step.params);
     state = std::move(step.state);
     if (solver.verbose) print_iteration(name, state);

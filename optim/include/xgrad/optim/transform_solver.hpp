@@ -70,21 +70,20 @@ struct TransformSolver {
   /// new parameters. A non-finite update, value or gradient leaves params and state at the last finite point with
   /// Status::non_finite.
   template <class F, class P, class... Args>
-  OptStep<P, state_type<P>> update(const F& fun, const P& params, const state_type<P>& state,
+  OptStep<P, state_type<P>> update(const F& fun, const P& params, state_type<P> s,
                                    const Args&... args) const {
-    state_type<P> s = state;
-    if (s.status == Status::non_finite) return {params, s};
+    if (s.status == Status::non_finite) return {params, std::move(s)};
     ++s.iter_num;
-    auto [updates, opt_state] = opt.update(state.grad, state.opt_state, params);
+    auto [updates, opt_state] = opt.update(s.grad, s.opt_state, params);
     const Array u = detail::flat(updates);
     if (!detail::all_finite(u)) {
       s.status = Status::non_finite;
-      return {params, s};
+      return {params, std::move(s)};
     }
     P next = apply_updates(params, updates);
     if (!detail::all_finite(detail::flat(next))) {  // finite updates can still overflow
       s.status = Status::non_finite;
-      return {params, s};
+      return {params, std::move(s)};
     }
     auto [y, g] = value_and_grad(fun)(next, args...);
     ++s.num_fun_eval;
@@ -92,7 +91,7 @@ struct TransformSolver {
     const double value = y.item(), error = detail::norm2(detail::flat(g));
     if (!std::isfinite(value) || !std::isfinite(error)) {
       s.status = Status::non_finite;
-      return {params, s};
+      return {params, std::move(s)};
     }
     s.stepsize = s.error > 0.0 ? detail::norm2(u) / s.error : 0.0;
     s.value = value;
