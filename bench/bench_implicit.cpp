@@ -3,8 +3,9 @@
 //
 //   BM_ridge_closed_form       baseline: w* and the hypergradient -grad_w outer . (X^T X / n + alpha I)^{-1} w*
 //                              with LAPACK (xtensor-blas), no AD.
-//   BM_ridge_implicit/tol      LBFGS to ||grad|| <= 10^-tol, then the hypergradient by implicit differentiation
-//                              (one node; the adjoint by CG on Hessian-vector products).
+//   BM_ridge_implicit/tol/atol LBFGS to ||grad|| <= 10^-tol, then the hypergradient by implicit differentiation
+//                              (one node; the adjoint by CG on Hessian-vector products to a relative residual
+//                              10^-atol; 10 is the default).
 //   BM_ridge_solve_only/tol    the LBFGS solve of BM_ridge_implicit alone (where its time goes).
 //   BM_ridge_unrolled/steps    gradient descent (step 1/L) for `steps` iterations on traced tensors, differentiated
 //                              through all of them.
@@ -85,13 +86,15 @@ void BM_ridge_closed_form(benchmark::State& state) {
 void BM_ridge_implicit(benchmark::State& state) {
   const Problem& p = problem();
   const double tol = std::pow(10.0, -double(state.range(0)));
+  const im::ImplicitOptions options{.solver = {.method = im::Method::cg,
+                                               .options = {.tol = std::pow(10.0, -double(state.range(1)))}}};
   const Tensor w0(Array(xt::zeros<double>({p.X.shape()[1]})));
   double g = 0.0;
   std::size_t nodes = 0;
   int iters = 0;
   for (auto _ : state) {
     g = xgrad::grad([&](const Tensor& a) {
-          auto [w, s] = im::argmin(opt::LBFGS{.maxiter = 1000, .tol = tol}, inner, w0, a, p.tX, p.ty);
+          auto [w, s] = im::argmin(options, opt::LBFGS{.maxiter = 1000, .tol = tol}, inner, w0, a, p.tX, p.ty);
           iters = s.iter_num;
           const Tensor val = outer(w, p);
           nodes = xgrad::ad::tape_size();
@@ -139,7 +142,7 @@ void BM_ridge_unrolled(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_ridge_closed_form)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ridge_implicit)->Arg(6)->Arg(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ridge_implicit)->Args({6, 10})->Args({10, 10})->Args({10, 8})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ridge_solve_only)->Arg(10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ridge_unrolled)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

@@ -51,55 +51,57 @@ Tensor transposed_jacobian_product(const RootCore& c, const Tensor& z, const std
   return r[0] ? L.output(*r[0]) : zeros(z.size());
 }
 
-// The adjoint u with (dF/dz)^T u = g. Its value comes from the linear solver; when the backward pass is itself
-// recorded, u is returned as an implicit node of G(u; g, z, theta) = (dF/dz)^T u - g, so that its derivatives
-// (higher order, forward mode) are linear solves too.
-Tensor adjoint(const std::shared_ptr<const RootCore>& c, const Tensor& z, const std::vector<Tensor>& th,
-               const Tensor& g, bool recording) {
+// The value of the adjoint u with (dF/dz)^T u = g, F already evaluated as Fz on level L that traces zl: each matvec
+// is one backward sweep of L. Records the solve in the report and applies the failure policy.
+Array adjoint_values(const RootCore& c, const ad::Level& L, const Tensor& Fz, const Tensor& zl, const Array& g) {
+  const std::size_t n = zl.size();
+  FlatMatvec ATv = [&](const Array& v) {
+    auto r = L.backward({Fz}, {Tensor(v)}, {zl});
+    return r[0] ? r[0]->value() : Array(xt::zeros<double>({n}));
+  };
+  FlatMatvec Av;  // (A^T)^T v, by transposing ATv with one more level (normal_cg only)
+  if (c.options.solver.method == Method::normal_cg)
+    Av = [&](const Array& v) {
+      ad::Level T;
+      const Tensor w = T.input(zeros(n));
+      auto r = L.backward({Fz}, {w}, {zl});
+      if (!r[0]) return Array(xt::zeros<double>({n}));
+      T.end_forward();
+      auto t = T.backward({*r[0]}, {Tensor(v)}, {w});
+      return t[0] ? t[0]->value() : Array(xt::zeros<double>({n}));
+    };
+  auto sol = solve_flat(c.options.solver.method, ATv, Av, g, Array(xt::zeros<double>({n})), c.options.solver.options);
+  ImplicitReport& rep = *c.options.report;
+  ++rep.adjoint_solves;
+  rep.adjoint = sol.info;
+  if (!sol.info.converged) {
+    ++rep.adjoint_failures;
+    std::string what = "the adjoint linear solve (";
+    what += sol.info.method;
+    what += ") did not converge: residual ";
+    what += std::to_string(sol.info.residual);
+    what += " > ";
+    what += std::to_string(sol.info.tolerance);
+    what += " after ";
+    what += std::to_string(sol.info.iterations);
+    what += " iterations; ";
+    what += sol.info.message;
+    failure(c.options, what);
+  }
+  return std::move(sol.x);
+}
+
+// The adjoint u with (dF/dz)^T u = g when the backward pass is itself recorded: u is returned as an implicit node
+// of G(u; g, z, theta) = (dF/dz)^T u - g, so that its derivatives (higher order, forward mode) are linear solves too.
+Tensor recorded_adjoint(const std::shared_ptr<const RootCore>& c, const Tensor& z, const std::vector<Tensor>& th,
+                        const Tensor& g) {
   Array u;
   {
     ad::Level L;
     Tensor zl;
-    const std::vector<Tensor> thc = constants(th);
-    const Tensor Fz = traced_F(*c, L, zl, Tensor(z.shared_value()), thc);
-    const std::size_t n = z.size();
-    FlatMatvec ATv = [&](const Array& v) {
-      auto r = L.backward({Fz}, {Tensor(v)}, {zl});
-      return r[0] ? r[0]->value() : Array(xt::zeros<double>({n}));
-    };
-    FlatMatvec Av;  // (A^T)^T v, by transposing ATv with one more level (normal_cg only)
-    if (c->options.solver.method == Method::normal_cg)
-      Av = [&](const Array& v) {
-        ad::Level T;
-        const Tensor w = T.input(zeros(n));
-        auto r = L.backward({Fz}, {w}, {zl});
-        if (!r[0]) return Array(xt::zeros<double>({n}));
-        T.end_forward();
-        auto t = T.backward({*r[0]}, {Tensor(v)}, {w});
-        return t[0] ? t[0]->value() : Array(xt::zeros<double>({n}));
-      };
-    auto sol = solve_flat(c->options.solver.method, ATv, Av, g.value(), Array(xt::zeros<double>({n})),
-                          c->options.solver.options);
-    ImplicitReport& rep = *c->options.report;
-    ++rep.adjoint_solves;
-    rep.adjoint = sol.info;
-    if (!sol.info.converged) {
-      ++rep.adjoint_failures;
-      std::string what = "the adjoint linear solve (";
-      what += sol.info.method;
-      what += ") did not converge: residual ";
-      what += std::to_string(sol.info.residual);
-      what += " > ";
-      what += std::to_string(sol.info.tolerance);
-      what += " after ";
-      what += std::to_string(sol.info.iterations);
-      what += " iterations; ";
-      what += sol.info.message;
-      failure(c->options, what);
-    }
-    u = std::move(sol.x);
+    const Tensor Fz = traced_F(*c, L, zl, Tensor(z.shared_value()), constants(th));
+    u = adjoint_values(*c, L, Fz, zl, g.value());
   }
-  if (!recording) return Tensor(std::move(u));
 
   auto c2 = std::make_shared<RootCore>();
   c2->options = c->options;
@@ -123,8 +125,26 @@ Tensor root_node(std::shared_ptr<const RootCore> core, Array z, std::vector<Tens
       failure(core->options, what);
     }
     const std::vector<Tensor> th = n.inputs();
-    const Tensor u = adjoint(core, n.out(), th, g, d.recording());
-    // theta_bar = -(dF/dtheta)^T u
+    if (!d.recording()) {
+      // First order: one level traces z and the theta that need a cotangent; F is evaluated once, its backward
+      // sweeps give the adjoint's matvecs and then theta_bar = -(dF/dtheta)^T u.
+      ad::Level L;
+      std::vector<Tensor> thl;
+      thl.reserve(th.size());
+      for (std::size_t i = 0; i < th.size(); ++i) {
+        const Tensor value(th[i].shared_value());
+        thl.push_back(d.needs(i) ? L.input(value) : value);
+      }
+      Tensor zl;
+      const Tensor Fz = traced_F(*core, L, zl, Tensor(n.out().shared_value()), thl);
+      const Tensor u(adjoint_values(*core, L, Fz, zl, g.value()));
+      auto cts = L.backward({Fz}, {u}, thl);
+      for (std::size_t i = 0; i < th.size(); ++i)
+        if (d.needs(i) && cts[i]) d(i, -L.output(*cts[i]));
+      return;
+    }
+    // Recorded (higher order): u and theta_bar as functions of (g, z, theta) on the live levels.
+    const Tensor u = recorded_adjoint(core, n.out(), th, g);
     ad::Level L;
     std::vector<Tensor> thl;
     thl.reserve(th.size());
