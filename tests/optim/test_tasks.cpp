@@ -80,3 +80,26 @@ TEST_CASE("tasks: loss_curves runs an optimizer on every problem") {
   const Array c1 = opt::loss_curves(opt::sgd(0.05), alone, 30);
   CHECK(c1(30, 0) == doctest::Approx(c(30, 0)).epsilon(1e-12));
 }
+
+TEST_CASE("tasks: MLP classification on a data set, weights as a struct") {
+  static_assert(opt::TaskDistribution<opt::MlpClassification>);
+  // Two separable blobs in 3-D.
+  Array X = random::normal(random::key(1), {40, 3});
+  Array labels = xt::zeros<double>({40});
+  for (std::size_t i = 0; i < 40; ++i) {
+    labels(i) = double(i % 2);
+    X(i, 0) += i % 2 ? 2.0 : -2.0;
+  }
+  const opt::MlpClassification dist{.X = X, .labels = labels, .classes = 2, .hidden = 4, .samples = 30};
+  const auto task = dist.sample(random::key(2));
+  CHECK(task.X.shape() == Shape{30, 3});
+  CHECK(task.init().w1.shape() == Shape{3, 4});
+  CHECK(task.losses(task.init()).shape() == Shape{1});
+  const Array c = opt::loss_curves(opt::adam(0.05), task, 50);
+  CHECK(c(50, 0) < 0.3 * c(0, 0));
+  // The learned optimizer runs on the struct of weights too.
+  const auto lstm = opt::lstm_optimizer(opt::init_lstm_optimizer(random::key(3), {}, {.hidden = 4}));
+  CHECK(std::isfinite(opt::loss_curves(lstm, task, 5)(5, 0)));
+  labels(3) = 2.0;
+  CHECK_THROWS_AS((opt::MlpClassification{.X = X, .labels = labels, .classes = 2}.sample(random::key(0))), ValueError);
+}

@@ -11,7 +11,9 @@
 // independent (problem i depends only on row i of the parameters), so the gradient of sum(losses) is every problem's
 // own gradient: a coordinatewise optimizer run on the whole task runs on each problem separately, and one task of
 // `batch` problems is `batch` runs for the cost of one. Problem i of a sample is drawn from fold_in(key, i): the
-// first problems of a key are the same whatever the batch size.
+// first problems of a key are the same whatever the batch size. MlpClassification (a small MLP on a data set the caller
+// loads, e.g. the digits of examples/data) gives one problem per task, with a struct of weights as parameters.
+#include <algorithm>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
@@ -20,6 +22,8 @@
 #include <utility>
 
 #include "xgrad/ad/elementwise.hpp"
+#include "xgrad/ad/linalg.hpp"
+#include "xgrad/ad/losses.hpp"
 #include "xgrad/ad/manipulation.hpp"
 #include "xgrad/ad/reduction.hpp"
 #include "xgrad/ad/transforms.hpp"
@@ -181,6 +185,64 @@ struct LogisticRegressions {
       return out;
     });
     return {Tensor(std::move(X)), Tensor(std::move(s)), Tensor(Array(xt::zeros<double>({batch, dim}))), l2};
+  }
+};
+
+/// Weights of the small classifier of MlpTask: logits = tanh(X w1 + b1) w2 + b2.
+struct MlpWeights {
+  Tensor w1;  ///< (features, hidden)
+  Tensor b1;  ///< (hidden)
+  Tensor w2;  ///< (hidden, classes)
+  Tensor b2;  ///< (classes)
+};
+
+/// One problem: a one-hidden-layer tanh MLP from fresh LeCun-normal weights (biases 0) on a random subset of a data
+/// set, loss the mean softmax cross-entropy. The parameters are a pytree (MlpWeights), not a batch of rows: a task is
+/// one problem and losses() has one element.
+struct MlpTask {
+  Tensor X;       ///< (samples, features)
+  Tensor Y;       ///< (samples, classes): one-hot labels
+  MlpWeights w0;  ///< the starting weights
+  MlpWeights init() const { return w0; }
+  Tensor losses(const MlpWeights& w) const {
+    const Tensor logits = matmul(tanh(matmul(X, w.w1) + w.b1), w.w2) + w.b2;
+    return reshape(mean(softmax_cross_entropy(logits, Y)), {1});
+  }
+};
+
+/// The distribution of MlpTask over a data set given as a (rows, features) matrix and integer labels 0..classes-1
+/// (for instance examples/data/digits.csv with the pixels scaled to [0, 1]): a task draws `samples` distinct rows
+/// and fresh weights from its key.
+struct MlpClassification {
+  Array X;                  ///< (rows, features)
+  Array labels;             ///< (rows): integers 0..classes-1
+  std::size_t classes = 10; ///< number of classes
+  std::size_t hidden = 20;  ///< hidden units
+  std::size_t samples = 128;  ///< rows per task
+  MlpTask sample(random::Key key) const {
+    if (X.dimension() != 2 || labels.dimension() != 1 || labels.size() != X.shape()[0])
+      throw ShapeError("xgrad::optim::MlpClassification: X must be (rows, features) and labels (rows), got " +
+                       shape_str(shape_of(X)) + " and " + shape_str(shape_of(labels)));
+    detail::check_positive(hidden, "hidden");
+    detail::check_positive(classes, "classes");
+    const std::size_t rows = X.shape()[0], features = X.shape()[1], n = std::min(samples, rows);
+    const auto order = random::permutation(random::fold_in(key, 0), rows);
+    Array Xs = Array::from_shape({n, features}), Y = xt::zeros<double>({n, classes});
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = 0; j < features; ++j) Xs(i, j) = X(order[i], j);
+      const double c = labels(order[i]);
+      if (!(c >= 0.0 && c < double(classes) && c == std::floor(c)))
+        throw ValueError("xgrad::optim::MlpClassification: label " + std::to_string(c) + " is not in 0.." +
+                         std::to_string(classes - 1));
+      Y(i, static_cast<std::size_t>(c)) = 1.0;
+    }
+    MlpWeights w{Tensor(random::normal(random::fold_in(key, 1), {features, hidden}, 0.0,
+                                       1.0 / std::sqrt(static_cast<double>(features)))),
+                 Tensor(Array(xt::zeros<double>({hidden}))),
+                 Tensor(random::normal(random::fold_in(key, 2), {hidden, classes}, 0.0,
+                                       1.0 / std::sqrt(static_cast<double>(hidden)))),
+                 Tensor(Array(xt::zeros<double>({classes})))};
+    return {Tensor(std::move(Xs)), Tensor(std::move(Y)), std::move(w)};
   }
 };
 
