@@ -265,9 +265,10 @@ int main(int argc, char** argv) {
       write_curves(family + ".csv", runs);
       plots += "set ylabel 'mean loss over held-out tasks'; set title '";
       plots += family;
-      plots += "'\nplot for [i=2:6] '";
+      plots += "'\nplot for [i=2:5] '";
       plots += family;
-      plots += ".csv' using 1:i skip 0 with lines lw 2 title columnheader(i)\n";
+      plots += ".csv' using 1:i with lines lw 2 title columnheader(i), '' using 1:6 with lines lw 3 lc rgb 'black' "
+               "title 'LSTM (learned)'\n";
     }
     plots += "unset multiplot\n";
     example::gnuplot("learned_optimizer.gp", plots);
