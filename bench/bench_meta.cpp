@@ -84,6 +84,13 @@ void BM_meta_exact(benchmark::State& st) { meta(st, true); }
 template <class Opt, class S>
 void inner(benchmark::State& st, const Setup& s, const Opt& o, const S& state0) {
   const int T = int(st.range(0));
+  {  // probe: each step's gradient tape is freed before the next step, so nothing accumulates
+    const std::size_t heap_before = mallinfo2().uordblks;
+    s.probe.peak_nodes = ad::tape_size();
+    s.probe.peak_heap = heap_before;
+    opt::unroll(o, s.probe, s.x, state0, 20, T);
+    set_counters(st, s.probe, heap_before);
+  }
   for (auto _ : st) {
     auto r = opt::unroll(o, s.probe.task, s.x, state0, 20, T);
     benchmark::DoNotOptimize(r.meta_loss);
