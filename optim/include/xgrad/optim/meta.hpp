@@ -58,18 +58,6 @@ template <class T>
 T stop_tree(const T& t) {
   return tree::map([](const auto& leaf) { return stop_gradient(Tensor(leaf)); }, t);
 }
-/// True when every element of every leaf is finite, and the tensor `v` too.
-template <class T>
-bool finite_tree(const T& t) {
-  bool ok = true;
-  tree::for_each(
-      [&](const auto& leaf) {
-        for (double v : tree::leaf_value(leaf))
-          if (!std::isfinite(v)) ok = false;
-      },
-      t);
-  return ok;
-}
 }  // namespace detail
 
 /// What unroll returns: the meta-loss (traced when the optimizer's weights are) and where the trajectory stands.
@@ -162,7 +150,7 @@ MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, rand
     const int n = std::min(o.unroll, o.horizon - t);
     auto r = meta_value_and_grad(phi, make_opt, task, x, state, t, n, o);
     const double loss = r.meta_loss.item();
-    if (std::isfinite(loss) && detail::finite_tree(r.grad) && detail::finite_tree(r.params)) {
+    if (std::isfinite(loss) && detail::all_finite(r.grad) && detail::all_finite(r.params)) {
       auto [u, s] = outer.update(r.grad, outer_state, phi);
       phi = apply_updates(phi, u);
       outer_state = std::move(s);
