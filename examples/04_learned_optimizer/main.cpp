@@ -2,7 +2,7 @@
 // A coordinatewise two-layer LSTM, meta-trained on random 10-D quadratics f(x) = ||W x - y||^2 over 100-step
 // trajectories (truncated backpropagation through unrolls of 20 steps), against SGD, Nesterov momentum, RMSprop and
 // Adam, each with its learning rate tuned by a log-spaced sweep on training tasks. Evaluated on held-out tasks (another
-// key), and on 20-D quadratics and ridge regressions it never saw.
+// key), and on 20-D quadratics, ridge regressions and a small MLP on the digits, which it never saw.
 //
 // Run: ./example_04_learned_optimizer            (loads examples/data/lstm_quadratic10.npz, ~1 min; writes the CSVs
 //                                                 and, with gnuplot, learned_optimizer.png)
@@ -73,13 +73,33 @@ struct Run {
   Array curves;                                           // (kSteps + 1, tasks)
 };
 
-// The learning rate of make(lr) with the lowest mean loss at step kSteps on `sweep_task` (non-finite runs lose), and
-// the run of that rate on `test_task`.
+// The losses of make(lr)'s runs on every task of a list, side by side: (kSteps + 1, problems of all tasks).
+template <class Opt, class T>
+Array curves_on(const Opt& o, const std::vector<T>& tasks) {
+  std::vector<Array> parts;
+  std::size_t cols = 0;
+  for (const auto& t : tasks) {
+    parts.push_back(opt::loss_curves(o, t, kSteps));
+    cols += parts.back().shape()[1];
+  }
+  Array out = Array::from_shape({std::size_t(kSteps) + 1, cols});
+  std::size_t c0 = 0;
+  for (const auto& p : parts) {
+    for (std::size_t k = 0; k <= std::size_t(kSteps); ++k)
+      for (std::size_t j = 0; j < p.shape()[1]; ++j) out(k, c0 + j) = p(k, j);
+    c0 += p.shape()[1];
+  }
+  return out;
+}
+
+// The learning rate of make(lr) with the lowest mean loss at step kSteps on the sweep tasks (non-finite runs lose),
+// and the run of that rate on the test tasks.
 template <class Make, class T>
-Run tuned(const std::string& name, Make make, const std::vector<double>& lrs, const T& sweep_task, const T& test_task) {
+Run tuned(const std::string& name, Make make, const std::vector<double>& lrs, const std::vector<T>& sweep_tasks,
+          const std::vector<T>& test_tasks) {
   double best = std::numeric_limits<double>::infinity(), best_lr = lrs.front();
   for (double lr : lrs) {
-    const double m = stats_at(opt::loss_curves(make(lr), sweep_task, kSteps), kSteps).mean;
+    const double m = stats_at(curves_on(make(lr), sweep_tasks), kSteps).mean;
     if (std::isfinite(m) && m < best) {
       best = m;
       best_lr = lr;
@@ -87,7 +107,7 @@ Run tuned(const std::string& name, Make make, const std::vector<double>& lrs, co
   }
   if (best_lr == lrs.front() || best_lr == lrs.back())
     std::printf("  note: %s's best learning rate %.3g is at the edge of the sweep\n", name.c_str(), best_lr);
-  return {name, best_lr, opt::loss_curves(make(best_lr), test_task, kSteps)};
+  return {name, best_lr, curves_on(make(best_lr), test_tasks)};
 }
 
 // Learning rates 10^(lo + i (hi - lo) / (n - 1)).
@@ -97,24 +117,31 @@ std::vector<double> log_space(double lo, double hi, int n) {
   return v;
 }
 
-// The four tuned baselines and the learned optimizer on one task family.
+// The four tuned baselines and the learned optimizer on lists of sweep and held-out tasks.
+template <class T>
+std::vector<Run> compare_on(const std::vector<T>& sweep_tasks, const std::vector<T>& test_tasks, int lrs_per_decade,
+                            const opt::LstmOptimizerParams& phi) {
+  const auto lrs = log_space(-4.0, 1.0, 5 * lrs_per_decade + 1);
+  std::vector<Run> runs;
+  runs.push_back(tuned("SGD", [](double lr) { return opt::sgd(lr); }, lrs, sweep_tasks, test_tasks));
+  runs.push_back(tuned("NAG", [](double lr) { return opt::sgd(lr, {.momentum = 0.9, .nesterov = true}); }, lrs,
+                       sweep_tasks, test_tasks));
+  runs.push_back(tuned("RMSprop", [](double lr) { return opt::rmsprop(lr); }, lrs, sweep_tasks, test_tasks));
+  runs.push_back(tuned("Adam", [](double lr) { return opt::adam(lr); }, lrs, sweep_tasks, test_tasks));
+  runs.push_back({"LSTM", std::numeric_limits<double>::quiet_NaN(),
+                  curves_on(opt::lstm_optimizer(phi, kLstmOptions), test_tasks)});
+  return runs;
+}
+
+// A family whose tasks are batches of independent problems: one sweep task and one test task of many problems each.
 template <class D>
 std::vector<Run> compare(const D& family, std::size_t sweep_tasks, std::size_t test_tasks, int lrs_per_decade,
                          const opt::LstmOptimizerParams& phi) {
   D sweep_dist = family, test_dist = family;
   sweep_dist.batch = sweep_tasks;
   test_dist.batch = test_tasks;
-  const auto sweep_task = sweep_dist.sample(kSweepKey), test_task = test_dist.sample(kTestKey);
-  const auto lrs = log_space(-4.0, 1.0, 5 * lrs_per_decade + 1);
-  std::vector<Run> runs;
-  runs.push_back(tuned("SGD", [](double lr) { return opt::sgd(lr); }, lrs, sweep_task, test_task));
-  runs.push_back(tuned("NAG", [](double lr) { return opt::sgd(lr, {.momentum = 0.9, .nesterov = true}); }, lrs,
-                       sweep_task, test_task));
-  runs.push_back(tuned("RMSprop", [](double lr) { return opt::rmsprop(lr); }, lrs, sweep_task, test_task));
-  runs.push_back(tuned("Adam", [](double lr) { return opt::adam(lr); }, lrs, sweep_task, test_task));
-  runs.push_back({"LSTM", std::numeric_limits<double>::quiet_NaN(),
-                  opt::loss_curves(opt::lstm_optimizer(phi, kLstmOptions), test_task, kSteps)});
-  return runs;
+  return compare_on(std::vector{sweep_dist.sample(kSweepKey)}, std::vector{test_dist.sample(kTestKey)},
+                    lrs_per_decade, phi);
 }
 
 // Prints the table of one family and returns true when the LSTM has the lowest mean loss at step kSteps.
@@ -255,12 +282,22 @@ int main(int argc, char** argv) {
     families.push_back({"ridge", compare(opt::RidgeRegressions{.dim = 10, .samples = 50}, sweep_tasks, test_tasks,
                                          per_decade, phi)});
     report("generalisation: ridge regression (10 features, 50 samples, l2 = 0.1)", families.back().second);
+    // An MLP 64-20-10 (tanh) from fresh weights on 128 random digits each: one problem per task, so fewer tasks.
+    auto [pixels, labels] = example::split_xy(example::load_csv(example::data_path("digits.csv")));
+    const opt::MlpClassification digits{.X = pixels / 16.0, .labels = labels, .classes = 10, .hidden = 20,
+                                        .samples = 128};
+    std::vector<opt::MlpTask> sweep_mlp, test_mlp;
+    for (std::uint32_t i = 0; i < 10; ++i) sweep_mlp.push_back(digits.sample(random::fold_in(kSweepKey, i)));
+    for (std::uint32_t i = 0; i < 40; ++i) test_mlp.push_back(digits.sample(random::fold_in(kTestKey, i)));
+    families.push_back({"mlp_digits", compare_on(sweep_mlp, test_mlp, 2, phi)});
+    report("generalisation: MLP 64-20-10 on 128 digits (cross-entropy)", families.back().second);
 
     // 3. CSV and the picture.
     write_summary("summary.csv", families);
-    std::string plots = "set terminal pngcairo size 1500,480; set output 'learned_optimizer.png'\n"
+    std::string plots = "set terminal pngcairo size 1400,1000; set output 'learned_optimizer.png'\n"
                         "set datafile separator ','; set grid; set logscale y; set xlabel 'step'\n"
-                        "set multiplot layout 1,3\n";
+                        "set termoption noenhanced; set key opaque box\n"
+                        "set multiplot layout 2,2\n";
     for (const auto& [family, runs] : families) {
       write_curves(family + ".csv", runs);
       plots += "set ylabel 'mean loss over held-out tasks'; set title '";
