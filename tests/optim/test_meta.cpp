@@ -50,7 +50,9 @@ struct Tiny {
 TEST_CASE("meta: exact meta-gradient (second_order) matches finite differences of the meta-loss") {
   Tiny s;
   const opt::MetaOptions o{.second_order = true, .weight = [](int t) { return 0.5 + 0.25 * t; }};
-  auto meta_loss = [&](const Phi& p) { return opt::unroll(make_lstm(p), s.task, s.x, s.state, 2, 4, o).meta_loss.item(); };
+  auto meta_loss = [&](const Phi& p) {
+    return opt::unroll(make_lstm(p), s.task, s.x, s.state, 2, 4, o).meta_loss.item();
+  };
   const auto r = opt::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 2, 4, o);
   CHECK(r.meta_loss.item() == doctest::Approx(meta_loss(s.phi)).epsilon(1e-13));
   for (std::uint32_t seed = 0; seed < 4; ++seed) {
@@ -155,7 +157,9 @@ TEST_CASE("meta: the MLP optimizer meta-trains through the same code") {
   const opt::MetaOptions exact{.second_order = true};
   const auto s0 = make(phi).init(task.init());
   const auto r = opt::meta_value_and_grad(phi, make, task, task.init(), s0, 0, 3, exact);
-  auto meta_loss = [&](const MPhi& p) { return opt::unroll(make(p), task, task.init(), s0, 0, 3, exact).meta_loss.item(); };
+  auto meta_loss = [&](const MPhi& p) {
+    return opt::unroll(make(p), task, task.init(), s0, 0, 3, exact).meta_loss.item();
+  };
   const double h = 1e-6;
   const Tensor v = reshape(Tensor(Array{1.0, -1.0, 0.5, 2.0}), {4, 1});
   MPhi plus = phi, minus = phi;

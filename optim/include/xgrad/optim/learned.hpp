@@ -209,7 +209,8 @@ inline auto lstm_optimizer(LstmOptimizerParams phi, LearnedOptions o = {}) {
       [phi, H](const auto& params) {
         const std::size_t n = detail::num_coordinates(params);
         LstmOptimizerState s;
-        for (std::size_t l = 0; l < phi.layers.size(); ++l) s.carry.push_back({detail::zeros(n, H), detail::zeros(n, H)});
+        for (std::size_t l = 0; l < phi.layers.size(); ++l)
+          s.carry.push_back({detail::zeros(n, H), detail::zeros(n, H)});
         return s;
       },
       [phi, o](const auto& grads, const LstmOptimizerState& state, const auto&) {

@@ -126,7 +126,8 @@ struct MetaResult {
 ///   meta-step   40/500  meta-loss 1.234e+01  elapsed 3.2 s  12.5 steps/s
 /// (the meta-loss is the mean over the steps since the previous line).
 template <class Phi, class MakeOpt, TaskDistribution D>
-MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, random::Key key, const MetaOptions& o = {}) {
+MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, random::Key key,
+                           const MetaOptions& o = {}) {
   if (o.unroll <= 0 || o.horizon <= 0 || o.steps < 0)
     throw ValueError("xgrad::optim::meta_train: unroll and horizon must be positive and steps non-negative");
   const auto start = std::chrono::steady_clock::now();

@@ -1,5 +1,6 @@
 #pragma once
-// xgrad::optim — optax-style gradient transformations and schedules and jaxopt-style solvers with line searches (issue 4);
+// xgrad::optim — optax-style gradient transformations and schedules and jaxopt-style solvers with line searches
+// (issue 4);
 // learned optimizers, their meta-training and task distributions (issue 6).
 // Dependency order: core <- ad <- optim.
 #include "xgrad/ad/ad.hpp"

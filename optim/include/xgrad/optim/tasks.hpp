@@ -97,8 +97,9 @@ struct Quadratics {
     detail::check_positive(dim, "dim");
     detail::check_positive(batch, "batch");
     auto draw = [&](std::uint32_t part, const Shape& shape, double sd) {
-      return detail::stack_draws(key, batch, shape,
-                                 [&](random::Key k) { return random::normal(random::fold_in(k, part), shape, 0.0, sd); });
+      return detail::stack_draws(key, batch, shape, [&](random::Key k) {
+        return random::normal(random::fold_in(k, part), shape, 0.0, sd);
+      });
     };
     return {Tensor(draw(0, {dim, dim}, 1.0)), Tensor(draw(1, {dim}, 1.0)), Tensor(draw(2, {dim}, init_stddev))};
   }
