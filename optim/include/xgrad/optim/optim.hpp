@@ -1,5 +1,7 @@
 #pragma once
-// xgrad::optim — optax-style gradient transformations and schedules and jaxopt-style solvers with line searches (issue 4).
+// xgrad::optim — optax-style gradient transformations and schedules and jaxopt-style solvers with line searches
+// (issue 4);
+// learned optimizers, their meta-training and task distributions (issue 6).
 // Dependency order: core <- ad <- optim.
 #include "xgrad/ad/ad.hpp"
 #include "xgrad/optim/apply_if_finite.hpp"
@@ -9,7 +11,9 @@
 #include "xgrad/optim/gradient_descent.hpp"
 #include "xgrad/optim/hager_zhang.hpp"
 #include "xgrad/optim/lbfgs.hpp"
+#include "xgrad/optim/learned.hpp"
 #include "xgrad/optim/linesearch.hpp"
+#include "xgrad/optim/meta.hpp"
 #include "xgrad/optim/moments.hpp"
 #include "xgrad/optim/more_thuente.hpp"
 #include "xgrad/optim/newton_cg.hpp"
@@ -19,6 +23,7 @@
 #include "xgrad/optim/schedule.hpp"
 #include "xgrad/optim/solver.hpp"
 #include "xgrad/optim/status.hpp"
+#include "xgrad/optim/tasks.hpp"
 #include "xgrad/optim/trace.hpp"
 #include "xgrad/optim/transform_solver.hpp"
 #include "xgrad/optim/transform.hpp"

@@ -1,0 +1,115 @@
+// Meta-training of a learned optimizer (optim/meta.hpp): time and tape memory of one meta-gradient against the
+// unroll length T, beside baselines that run the same T inner steps without a meta-gradient.
+//
+// Workload: 32 random 10-D quadratics ||W x - y||^2 as one task (320 coordinates), the 2-layer LSTM optimizer with 20
+// units (log-sign preprocessing), the trajectory's x and state taken after 20 warm-up steps.
+//
+//   BM_meta_first_order/T   meta_value_and_grad over T steps, inner gradients as constants (the paper's approximation)
+//   BM_meta_exact/T         the same with second_order = true (the inner gradients' backward is recorded too)
+//   BM_inner_lstm/T         baseline: T steps of the LSTM optimizer, no meta-gradient (grad of the task each step)
+//   BM_inner_adam/T         baseline: T steps of adam on the same task
+//
+// Counters (from one untimed probe call): `nodes`, the tape's size at the end of the forward (ad::tape_size(), its
+// peak); `heap_MB`, the growth of glibc's in-use heap (mallinfo2().uordblks) from before the call to that point:
+// what the tape holds (nodes, values kept for the backward). Both should grow linearly in T and not depend on
+// the horizon, since each unroll starts from constants.
+#include <malloc.h>
+
+#include <cstddef>
+#include <xgrad/optim/optim.hpp>
+
+#include "common.hpp"
+
+namespace {
+
+using namespace xgrad;
+namespace opt = xgrad::optim;
+using Phi = opt::LstmOptimizerParams;
+
+const opt::LearnedOptions kOptions{};
+auto make_lstm = [](const Phi& p) { return opt::lstm_optimizer(p, kOptions); };
+
+// A task that watches the tape and the heap each time its loss is evaluated (the last evaluation of an unroll is at
+// the end of its forward, where the tape is largest).
+struct Probe {
+  opt::QuadraticTask task;
+  mutable std::size_t peak_nodes = 0;
+  mutable std::size_t peak_heap = 0;
+  Tensor init() const { return task.init(); }
+  Tensor losses(const Tensor& x) const {
+    Tensor f = task.losses(x);
+    peak_nodes = std::max(peak_nodes, ad::tape_size());
+    peak_heap = std::max(peak_heap, mallinfo2().uordblks);
+    return f;
+  }
+};
+
+struct Setup {
+  Probe probe{opt::Quadratics{.dim = 10, .batch = 32}.sample(random::key(1))};
+  Phi phi = opt::init_lstm_optimizer(random::key(2), kOptions);
+  Tensor x;
+  opt::LstmOptimizerState state;
+  Setup() {
+    auto lstm = make_lstm(phi);
+    auto r = opt::unroll(lstm, probe.task, probe.task.init(), lstm.init(probe.task.init()), 0, 20);
+    x = r.params;
+    state = r.state;
+  }
+};
+
+void set_counters(benchmark::State& st, const Probe& p, std::size_t heap_before) {
+  st.counters["nodes"] = double(p.peak_nodes);
+  st.counters["heap_MB"] = double(p.peak_heap > heap_before ? p.peak_heap - heap_before : 0) / 1e6;
+}
+
+void meta(benchmark::State& st, bool second_order) {
+  const Setup s;
+  const int T = int(st.range(0));
+  const opt::MetaOptions o{.second_order = second_order};
+  {  // probe
+    const std::size_t nodes_before = ad::tape_size(), heap_before = mallinfo2().uordblks;
+    s.probe.peak_nodes = nodes_before;
+    s.probe.peak_heap = heap_before;
+    opt::meta_value_and_grad(s.phi, make_lstm, s.probe, s.x, s.state, 20, T, o);
+    set_counters(st, s.probe, heap_before);
+  }
+  for (auto _ : st) {
+    auto r = opt::meta_value_and_grad(s.phi, make_lstm, s.probe.task, s.x, s.state, 20, T, o);
+    benchmark::DoNotOptimize(r.meta_loss);
+  }
+}
+void BM_meta_first_order(benchmark::State& st) { meta(st, false); }
+void BM_meta_exact(benchmark::State& st) { meta(st, true); }
+
+template <class Opt, class S>
+void inner(benchmark::State& st, const Setup& s, const Opt& o, const S& state0) {
+  const int T = int(st.range(0));
+  {  // probe: each step's gradient tape is freed before the next step, so nothing accumulates
+    const std::size_t heap_before = mallinfo2().uordblks;
+    s.probe.peak_nodes = ad::tape_size();
+    s.probe.peak_heap = heap_before;
+    opt::unroll(o, s.probe, s.x, state0, 20, T);
+    set_counters(st, s.probe, heap_before);
+  }
+  for (auto _ : st) {
+    auto r = opt::unroll(o, s.probe.task, s.x, state0, 20, T);
+    benchmark::DoNotOptimize(r.meta_loss);
+  }
+}
+void BM_inner_lstm(benchmark::State& st) {
+  const Setup s;
+  inner(st, s, make_lstm(s.phi), s.state);
+}
+void BM_inner_adam(benchmark::State& st) {
+  const Setup s;
+  const auto adam = opt::adam(0.1);
+  inner(st, s, adam, adam.init(s.x));
+}
+
+}  // namespace
+
+BENCHMARK(BM_meta_first_order)->Arg(5)->Arg(10)->Arg(20)->Arg(40)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_meta_exact)->Arg(5)->Arg(10)->Arg(20)->Arg(40)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_inner_lstm)->Arg(5)->Arg(10)->Arg(20)->Arg(40)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_inner_adam)->Arg(5)->Arg(10)->Arg(20)->Arg(40)->Unit(benchmark::kMillisecond);
+BENCHMARK_MAIN();

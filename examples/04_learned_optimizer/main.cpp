@@ -1,0 +1,356 @@
+// 04_learned_optimizer: "learning to learn by gradient descent by gradient descent" (Andrychowicz et al. 2016).
+// A coordinatewise two-layer LSTM, meta-trained on random 10-D quadratics f(x) = ||W x - y||^2 over 100-step
+// trajectories (truncated backpropagation through unrolls of 20 steps), against SGD, Nesterov momentum, RMSprop and
+// Adam, each with its learning rate tuned by a log-spaced sweep on training tasks. Evaluated on held-out tasks (another
+// key), and on 20-D quadratics, ridge regressions and a small MLP on the digits, which it never saw.
+//
+// Run: ./example_04_learned_optimizer            (loads examples/data/lstm_quadratic10.npz, ~1 min; writes the CSVs
+//                                                 and, with gnuplot, learned_optimizer.png)
+//      ./example_04_learned_optimizer --retrain  (meta-trains first and overwrites that file; --meta-steps N)
+//      ./example_04_learned_optimizer --smoke    (the ctest: a tiny meta-training run, then the shipped optimizer
+//                                                 against the tuned baselines on 100 held-out tasks; fails unless it
+//                                                 has the lowest mean loss at step 100)
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+#include <xgrad/xgrad.hpp>
+
+#include "../data.hpp"
+#include "../plot.hpp"
+
+using namespace xgrad;  // Array, Tensor, random::, tree::
+namespace opt = xgrad::optim;
+
+namespace {
+
+constexpr int kSteps = 100;  // inner steps of every run (the horizon)
+const opt::LearnedOptions kLearnedOptions{.preprocess = opt::Preprocess::log_sign, .k = 10.0, .output_scale = 0.1};
+const opt::LstmShape kLstmShape{.hidden = 20, .layers = 2};
+const char* kParamsFile = "lstm_quadratic10.npz";
+// The second learned optimizer: a coordinatewise MLP (32 tanh units) over the gradient and three momentum averages.
+const opt::MlpShape kMlpShape{.hidden = 32, .decays = {0.5, 0.9, 0.99}};
+const char* kMlpParamsFile = "mlp_quadratic10.npz";
+
+// Keys: meta-training tasks, baseline sweeps, held-out evaluation. Never shared.
+const random::Key kMetaKey = random::key(2016), kSweepKey = random::key(7), kTestKey = random::key(12345);
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Mean, standard deviation and median of the losses of every task at one step (a row of loss_curves).
+struct Stats {
+  double mean = 0, sd = 0, median = 0;
+};
+Stats stats_at(const Array& curves, int step) {
+  const std::size_t m = curves.shape()[1];
+  std::vector<double> v(m);
+  for (std::size_t i = 0; i < m; ++i) v[i] = curves(std::size_t(step), i);
+  Stats s;
+  for (double x : v) s.mean += x / double(m);
+  for (double x : v) s.sd += (x - s.mean) * (x - s.mean) / double(m > 1 ? m - 1 : 1);
+  s.sd = std::sqrt(s.sd);
+  std::sort(v.begin(), v.end());
+  s.median = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+  return s;
+}
+// The mean over tasks at every step.
+std::vector<double> mean_curve(const Array& curves) {
+  std::vector<double> out;
+  for (std::size_t k = 0; k < curves.shape()[0]; ++k) out.push_back(stats_at(curves, int(k)).mean);
+  return out;
+}
+
+// One optimizer's result on one task family.
+struct Run {
+  std::string name;
+  double lr = std::numeric_limits<double>::quiet_NaN();  // NaN for the learned optimizer
+  Array curves;                                           // (kSteps + 1, tasks)
+};
+
+// The losses of make(lr)'s runs on every task of a list, side by side: (kSteps + 1, problems of all tasks).
+template <class Opt, class T>
+Array curves_on(const Opt& o, const std::vector<T>& tasks) {
+  std::vector<Array> parts;
+  std::size_t cols = 0;
+  for (const auto& t : tasks) {
+    parts.push_back(opt::loss_curves(o, t, kSteps));
+    cols += parts.back().shape()[1];
+  }
+  Array out = Array::from_shape({std::size_t(kSteps) + 1, cols});
+  std::size_t c0 = 0;
+  for (const auto& p : parts) {
+    for (std::size_t k = 0; k <= std::size_t(kSteps); ++k)
+      for (std::size_t j = 0; j < p.shape()[1]; ++j) out(k, c0 + j) = p(k, j);
+    c0 += p.shape()[1];
+  }
+  return out;
+}
+
+// The learning rate of make(lr) with the lowest mean loss at step kSteps on the sweep tasks (non-finite runs lose),
+// and the run of that rate on the test tasks.
+template <class Make, class T>
+Run tuned(const std::string& name, Make make, const std::vector<double>& lrs, const std::vector<T>& sweep_tasks,
+          const std::vector<T>& test_tasks) {
+  double best = std::numeric_limits<double>::infinity(), best_lr = lrs.front();
+  for (double lr : lrs) {
+    const double m = stats_at(curves_on(make(lr), sweep_tasks), kSteps).mean;
+    if (std::isfinite(m) && m < best) {
+      best = m;
+      best_lr = lr;
+    }
+  }
+  if (best_lr == lrs.front() || best_lr == lrs.back())
+    std::printf("  note: %s's best learning rate %.3g is at the edge of the sweep\n", name.c_str(), best_lr);
+  return {name, best_lr, curves_on(make(best_lr), test_tasks)};
+}
+
+// Learning rates 10^(lo + i (hi - lo) / (n - 1)).
+std::vector<double> log_space(double lo, double hi, int n) {
+  std::vector<double> v;
+  for (int i = 0; i < n; ++i) v.push_back(std::pow(10.0, lo + (hi - lo) * i / (n - 1)));
+  return v;
+}
+
+// The four tuned baselines and the learned optimizer on lists of sweep and held-out tasks.
+template <class T>
+std::vector<Run> compare_on(const std::vector<T>& sweep_tasks, const std::vector<T>& test_tasks, int lrs_per_decade,
+                            const opt::LstmOptimizerParams& phi, const opt::MlpOptimizerParams* mlp) {
+  const auto lrs = log_space(-4.0, 1.0, 5 * lrs_per_decade + 1);
+  std::vector<Run> runs;
+  runs.push_back(tuned("SGD", [](double lr) { return opt::sgd(lr); }, lrs, sweep_tasks, test_tasks));
+  runs.push_back(tuned("NAG", [](double lr) { return opt::sgd(lr, {.momentum = 0.9, .nesterov = true}); }, lrs,
+                       sweep_tasks, test_tasks));
+  runs.push_back(tuned("RMSprop", [](double lr) { return opt::rmsprop(lr); }, lrs, sweep_tasks, test_tasks));
+  runs.push_back(tuned("Adam", [](double lr) { return opt::adam(lr); }, lrs, sweep_tasks, test_tasks));
+  runs.push_back({"LSTM", std::numeric_limits<double>::quiet_NaN(),
+                  curves_on(opt::lstm_optimizer(phi, kLearnedOptions), test_tasks)});
+  if (mlp)
+    runs.push_back({"MLP", std::numeric_limits<double>::quiet_NaN(),
+                    curves_on(opt::mlp_optimizer(*mlp, kLearnedOptions), test_tasks)});
+  return runs;
+}
+
+// A family whose tasks are batches of independent problems: one sweep task and one test task of many problems each.
+template <class D>
+std::vector<Run> compare(const D& family, std::size_t sweep_tasks, std::size_t test_tasks, int lrs_per_decade,
+                         const opt::LstmOptimizerParams& phi, const opt::MlpOptimizerParams* mlp) {
+  D sweep_dist = family, test_dist = family;
+  sweep_dist.batch = sweep_tasks;
+  test_dist.batch = test_tasks;
+  return compare_on(std::vector{sweep_dist.sample(kSweepKey)}, std::vector{test_dist.sample(kTestKey)},
+                    lrs_per_decade, phi, mlp);
+}
+
+// Prints the table of one family and returns true when the LSTM has the lowest mean loss at step kSteps.
+bool report(const std::string& title, const std::vector<Run>& runs) {
+  std::printf("\n%s (%zu held-out tasks): loss mean ± sd [median]\n", title.c_str(), runs[0].curves.shape()[1]);
+  std::printf("  %-8s %9s  %-32s %-32s %-32s\n", "", "lr", "step 20", "step 50", "step 100");
+  for (const auto& r : runs) {
+    std::printf("  %-8s %9.3g", r.name.c_str(), r.lr);
+    for (int step : {20, 50, kSteps}) {
+      const Stats s = stats_at(r.curves, step);
+      char cell[64];
+      std::snprintf(cell, sizeof cell, "%.3g ± %.3g [%.3g]", s.mean, s.sd, s.median);
+      std::printf("  %-32s", cell);
+    }
+    std::printf("\n");
+  }
+  double learned = std::numeric_limits<double>::quiet_NaN();
+  for (const auto& r : runs)
+    if (r.name == "LSTM") learned = stats_at(r.curves, kSteps).mean;
+  bool best = std::isfinite(learned);
+  for (const auto& r : runs)  // the tuned baselines are the runs with a learning rate
+    if (std::isfinite(r.lr)) best = best && learned < stats_at(r.curves, kSteps).mean;
+  std::printf("  the LSTM's mean loss at step %d is %s every tuned baseline's\n", kSteps, best ? "below" : "NOT below");
+  return best;
+}
+
+// Mean curves of a family as CSV: step, one column per optimizer.
+void write_curves(const std::string& file, const std::vector<Run>& runs) {
+  std::vector<std::string> header{"step"};
+  std::vector<std::vector<double>> cols(1);
+  for (int k = 0; k <= kSteps; ++k) cols[0].push_back(k);
+  for (const auto& r : runs) {
+    header.push_back(r.name);
+    cols.push_back(mean_curve(r.curves));
+  }
+  example::write_csv(file, header, cols);
+}
+
+// One row per (family, optimizer): tuned lr, mean / sd / median at steps 20, 50, 100.
+void write_summary(const std::string& file, const std::vector<std::pair<std::string, std::vector<Run>>>& families) {
+  std::ofstream out(file);
+  out << "family,optimizer,lr";
+  for (int step : {20, 50, kSteps}) out << ",mean" << step << ",sd" << step << ",median" << step;
+  out << "\n";
+  out.precision(6);
+  for (const auto& [family, runs] : families)
+    for (const auto& r : runs) {
+      out << family << "," << r.name << "," << r.lr;
+      for (int step : {20, 50, kSteps}) {
+        const Stats s = stats_at(r.curves, step);
+        out << "," << s.mean << "," << s.sd << "," << s.median;
+      }
+      out << "\n";
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool smoke = false, retrain = false;
+  int meta_steps = 1500;
+  double late_weight = 0.0;  // w_t = 1 + late_weight * t / 100 (0: the paper's plain sum of losses)
+  std::string shipped = example::data_path(kParamsFile);
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--smoke") == 0) smoke = true;
+    else if (std::strcmp(argv[i], "--retrain") == 0) retrain = true;
+    else if (std::strcmp(argv[i], "--meta-steps") == 0 && i + 1 < argc) meta_steps = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--late-weight") == 0 && i + 1 < argc) late_weight = std::atof(argv[++i]);
+    else if (std::strcmp(argv[i], "--params") == 0 && i + 1 < argc) shipped = argv[++i];
+    else {
+      std::printf("usage: %s [--smoke] [--retrain] [--meta-steps N] [--late-weight W] [--params FILE.npz]\n", argv[0]);
+      return 2;
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto make_lstm = [](const opt::LstmOptimizerParams& p) { return opt::lstm_optimizer(p, kLearnedOptions); };
+  const opt::Quadratics quadratics10{.dim = 10, .batch = 32};
+  const opt::LstmOptimizerParams phi0 = opt::init_lstm_optimizer(random::key(0), kLearnedOptions, kLstmShape);
+
+  // 1. Meta-training. The smoke test trains a few steps to check that the meta-loss goes down (and never writes the
+  //    shipped file); the full run loads the shipped weights unless asked to retrain.
+  opt::LstmOptimizerParams phi = phi0;
+  if (smoke) {
+    const opt::Quadratics small{.dim = 10, .batch = 8};
+    const auto held_out = small.sample(random::key(99));
+    auto meta_loss = [&](const opt::LstmOptimizerParams& p) {
+      auto lstm = make_lstm(p);
+      return opt::unroll(lstm, held_out, held_out.init(), lstm.init(held_out.init()), 0, kSteps).meta_loss.item();
+    };
+    const auto r = opt::meta_train(phi0, make_lstm, small, kMetaKey,
+                                   {.unroll = 20, .horizon = kSteps, .steps = 30, .learning_rate = 3e-3,
+                                    .print_every = 10, .progress = &std::cout});
+    const double before = meta_loss(phi0), after = meta_loss(r.params);
+    std::printf("smoke meta-training: held-out meta-loss (sum of 100 losses) %.4g -> %.4g\n", before, after);
+    if (!(after < before)) {
+      std::printf("FAILED: 30 meta-steps did not reduce the held-out meta-loss\n");
+      return 1;
+    }
+    tree::save("smoke_lstm.npz", r.params);  // round trip through the archive, in the build folder
+    const auto back = tree::load("smoke_lstm.npz", phi0);
+    if (meta_loss(back) != after) {
+      std::printf("FAILED: the saved and loaded optimizer differs\n");
+      return 1;
+    }
+  }
+  if (!retrain && std::filesystem::exists(shipped)) {
+    phi = tree::load(shipped, phi0);
+    std::printf("loaded the meta-trained LSTM optimizer from %s\n", shipped.c_str());
+  } else if (smoke) {
+    std::printf("FAILED: %s is missing (run without --smoke and with --retrain to make it)\n", shipped.c_str());
+    return 1;
+  } else {
+    std::printf("meta-training a 2-layer LSTM (20 units) on 10-D quadratics: %d steps, unrolls of 20 within 100\n",
+                meta_steps);
+    const auto r = opt::meta_train(phi0, make_lstm, quadratics10, kMetaKey,
+                                   {.unroll = 20, .horizon = kSteps, .steps = meta_steps, .learning_rate = 1e-3,
+                                    .weight = [late_weight](int t) { return 1.0 + late_weight * t / kSteps; },
+                                    .print_every = 50, .progress = &std::cout});
+    phi = r.params;
+    tree::save(shipped, phi);
+    std::printf("meta-training took %.1f s (%d non-finite steps skipped); saved %s\n", r.seconds, r.skipped,
+                shipped.c_str());
+    example::write_csv("meta_training.csv", {"step", "meta_loss"},
+                       {[&] {
+                          std::vector<double> s;
+                          for (std::size_t i = 0; i < r.meta_losses.size(); ++i) s.push_back(double(i + 1));
+                          return s;
+                        }(),
+                        r.meta_losses});
+  }
+
+  // The MLP optimizer (full runs only): loaded, or meta-trained the same way.
+  std::optional<opt::MlpOptimizerParams> mlp;
+  if (!smoke) {
+    auto make_mlp = [](const opt::MlpOptimizerParams& p) { return opt::mlp_optimizer(p, kLearnedOptions); };
+    const auto mlp0 = opt::init_mlp_optimizer(random::key(1), kLearnedOptions, kMlpShape);
+    const std::string mlp_file = example::data_path(kMlpParamsFile);
+    if (!retrain && std::filesystem::exists(mlp_file)) {
+      mlp = tree::load(mlp_file, mlp0);
+      std::printf("loaded the meta-trained MLP optimizer from %s\n", mlp_file.c_str());
+    } else {
+      std::printf("meta-training the MLP optimizer (32 units; g, 3 momentum averages) on 10-D quadratics: %d steps\n",
+                  meta_steps);
+      const auto r = opt::meta_train(mlp0, make_mlp, quadratics10, kMetaKey,
+                                     {.unroll = 20, .horizon = kSteps, .steps = meta_steps, .learning_rate = 1e-3,
+                                      .weight = [late_weight](int t) { return 1.0 + late_weight * t / kSteps; },
+                                      .print_every = 100, .progress = &std::cout});
+      mlp = r.params;
+      tree::save(mlp_file, *mlp);
+      std::printf("meta-training took %.1f s (%d non-finite steps skipped); saved %s\n", r.seconds, r.skipped,
+                  mlp_file.c_str());
+    }
+  }
+  const opt::MlpOptimizerParams* mlp_ptr = mlp ? &*mlp : nullptr;
+
+  // 2. The comparison: baselines tuned on sweep tasks, everything evaluated on held-out tasks.
+  const std::size_t sweep_tasks = smoke ? 50 : 100, test_tasks = smoke ? 100 : 200;
+  const int per_decade = smoke ? 2 : 4;
+  std::vector<std::pair<std::string, std::vector<Run>>> families;
+  families.push_back(
+      {"quadratic10", compare(opt::Quadratics{.dim = 10}, sweep_tasks, test_tasks, per_decade, phi, mlp_ptr)});
+  bool ok = report("10-D quadratics ||W x - y||^2, 100 steps", families.back().second);
+  if (!smoke) {
+    families.push_back(
+        {"quadratic20", compare(opt::Quadratics{.dim = 20}, sweep_tasks, test_tasks, per_decade, phi, mlp_ptr)});
+    report("generalisation: 20-D quadratics", families.back().second);
+    families.push_back({"ridge", compare(opt::RidgeRegressions{.dim = 10, .samples = 50}, sweep_tasks, test_tasks,
+                                         per_decade, phi, mlp_ptr)});
+    report("generalisation: ridge regression (10 features, 50 samples, l2 = 0.1)", families.back().second);
+    // An MLP 64-20-10 (tanh) from fresh weights on 128 random digits each: one problem per task, so fewer tasks.
+    auto [pixels, labels] = example::split_xy(example::load_csv(example::data_path("digits.csv")));
+    const opt::MlpClassification digits{.X = pixels / 16.0, .labels = labels, .classes = 10, .hidden = 20,
+                                        .samples = 128};
+    std::vector<opt::MlpTask> sweep_mlp, test_mlp;
+    for (std::uint32_t i = 0; i < 10; ++i) sweep_mlp.push_back(digits.sample(random::fold_in(kSweepKey, i)));
+    for (std::uint32_t i = 0; i < 40; ++i) test_mlp.push_back(digits.sample(random::fold_in(kTestKey, i)));
+    families.push_back({"mlp_digits", compare_on(sweep_mlp, test_mlp, 2, phi, mlp_ptr)});
+    report("generalisation: MLP 64-20-10 on 128 digits (cross-entropy)", families.back().second);
+
+    // 3. CSV and the picture.
+    write_summary("summary.csv", families);
+    std::string plots = "set terminal pngcairo size 1400,1000; set output 'learned_optimizer.png'\n"
+                        "set datafile separator ','; set grid; set logscale y; set xlabel 'step'\n"
+                        "set termoption noenhanced; set key opaque box\n"
+                        "set multiplot layout 2,2\n";
+    for (const auto& [family, runs] : families) {
+      write_curves(family + ".csv", runs);
+      plots += "set ylabel 'mean loss over held-out tasks'; set title '";
+      plots += family;
+      plots += "'\nplot for [i=2:5] '";
+      plots += family;
+      plots += ".csv' using 1:i with lines lw 2 title columnheader(i), '' using 1:6 with lines lw 3 lc rgb 'black' "
+               "title 'LSTM (learned)', '' using 1:7 with lines lw 2 dt 2 lc rgb 'black' title 'MLP (learned)'\n";
+    }
+    plots += "unset multiplot\n";
+    example::gnuplot("learned_optimizer.gp", plots);
+  }
+  std::printf("\ntotal %.1f s\n", seconds_since(start));
+  if (!ok) {
+    std::printf("%s: the learned optimizer does not beat every tuned baseline on 10-D quadratics at step %d\n",
+                smoke ? "FAILED" : "NOTE", kSteps);
+    return smoke ? 1 : 0;
+  }
+  return 0;
+}

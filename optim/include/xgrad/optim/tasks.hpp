@@ -1,0 +1,272 @@
+#pragma once
+// Task distributions for meta-training and evaluating optimizers (learned.hpp, meta.hpp).
+//
+//   optim::Quadratics dist{.dim = 10, .batch = 32};
+//   auto task = dist.sample(random::key(1));     // 32 independent problems f_i(x_i) = ||W_i x_i - y_i||^2
+//   Tensor x = task.init();                      // (32, 10): the starting points, one row per problem
+//   Tensor f = task.losses(x);                   // (32,): each problem's loss
+//
+// A *task* has `init()` (the starting parameters, any pytree) and `losses(params)` (a 1-D Tensor: the loss of each of
+// its independent problems). A *distribution* has `sample(random::Key) -> task`. Problems of one task are
+// independent (problem i depends only on row i of the parameters), so the gradient of sum(losses) is every problem's
+// own gradient: a coordinatewise optimizer run on the whole task runs on each problem separately, and one task of
+// `batch` problems is `batch` runs for the cost of one. Problem i of a sample is drawn from fold_in(key, i): the
+// first problems of a key are the same whatever the batch size. MlpClassification (a small MLP on a data set the caller
+// loads, e.g. the digits of examples/data) gives one problem per task, with a struct of weights as parameters.
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "xgrad/ad/elementwise.hpp"
+#include "xgrad/ad/linalg.hpp"
+#include "xgrad/ad/losses.hpp"
+#include "xgrad/ad/manipulation.hpp"
+#include "xgrad/ad/reduction.hpp"
+#include "xgrad/ad/transforms.hpp"
+#include "xgrad/core/error.hpp"
+#include "xgrad/core/random.hpp"
+#include "xgrad/optim/transform.hpp"
+
+namespace xgrad::optim {
+
+/// A task: starting parameters and per-problem losses (a 1-D Tensor).
+template <class T>
+concept Task = requires(const T& t) {
+  t.init();
+  { t.losses(t.init()) } -> std::convertible_to<Tensor>;
+};
+
+/// A distribution of tasks, sampled from a PRNG key.
+template <class D>
+concept TaskDistribution = requires(const D& d, random::Key k) {
+  { d.sample(k) } -> Task;
+};
+
+/// The sum of a task's losses: the objective whose gradient a (coordinatewise) optimizer follows.
+template <Task T, class P>
+Tensor total_loss(const T& task, const P& params) {
+  return sum(task.losses(params));
+}
+
+namespace detail {
+/// Stack `batch` draws of f(key_i) (each of shape `shape`) along a new leading axis, key_i = fold_in(key, i).
+template <class F>
+Array stack_draws(random::Key key, std::size_t batch, const Shape& shape, F f) {
+  Shape full{batch};
+  full.insert(full.end(), shape.begin(), shape.end());
+  Array out = Array::from_shape(full);
+  std::size_t per = 1;
+  for (auto s : shape) per *= s;
+  for (std::size_t i = 0; i < batch; ++i) {
+    const Array a = f(random::fold_in(key, static_cast<std::uint32_t>(i)));
+    std::copy(a.begin(), a.end(), out.begin() + static_cast<std::ptrdiff_t>(i * per));
+  }
+  return out;
+}
+/// X (b, n, d) times w (b, d) row by row: (b, n).
+inline Tensor batched_matvec(const Tensor& X, const Tensor& w) {
+  const auto b = static_cast<std::ptrdiff_t>(w.shape()[0]), d = static_cast<std::ptrdiff_t>(w.shape()[1]);
+  return sum(X * reshape(w, {b, 1, d}), {2});
+}
+inline void check_positive(std::size_t v, const char* what) {
+  if (v == 0) throw ValueError(std::string("xgrad::optim::tasks: ") + what + " must be positive");
+}
+}  // namespace detail
+
+/// `batch` random quadratics f_i(x_i) = ||W_i x_i - y_i||^2 (the paper's section 3.1): W_i (dim, dim) and y_i (dim)
+/// standard normal, x_i starting at normal(0, init_stddev).
+struct QuadraticTask {
+  Tensor W;   ///< (batch, dim, dim)
+  Tensor y;   ///< (batch, dim)
+  Tensor x0;  ///< (batch, dim)
+  Tensor init() const { return x0; }
+  /// (batch,): ||W_i x_i - y_i||^2 for each row x_i of x (batch, dim).
+  Tensor losses(const Tensor& x) const { return sum(square(detail::batched_matvec(W, x) - y), {1}); }
+};
+
+/// The distribution of QuadraticTask.
+struct Quadratics {
+  std::size_t dim = 10;       ///< dimension of each problem
+  std::size_t batch = 1;      ///< independent problems per task
+  double init_stddev = 0.01;  ///< starting points x_i ~ normal(0, init_stddev) (as in the paper's code)
+  QuadraticTask sample(random::Key key) const {
+    detail::check_positive(dim, "dim");
+    detail::check_positive(batch, "batch");
+    auto draw = [&](std::uint32_t part, const Shape& shape, double sd) {
+      return detail::stack_draws(key, batch, shape, [&](random::Key k) {
+        return random::normal(random::fold_in(k, part), shape, 0.0, sd);
+      });
+    };
+    return {Tensor(draw(0, {dim, dim}, 1.0)), Tensor(draw(1, {dim}, 1.0)), Tensor(draw(2, {dim}, init_stddev))};
+  }
+};
+
+/// `batch` ridge regressions f_i(w_i) = mean_n (X_i w_i - t_i)^2 + l2 ||w_i||^2 on random data: X_i (samples, dim)
+/// standard normal, t_i = X_i w_true + noise * normal, w_true standard normal; w starts at 0.
+struct RidgeTask {
+  Tensor X;    ///< (batch, samples, dim)
+  Tensor t;    ///< (batch, samples)
+  Tensor w0;   ///< (batch, dim)
+  double l2 = 0.1;
+  Tensor init() const { return w0; }
+  Tensor losses(const Tensor& w) const {
+    return mean(square(detail::batched_matvec(X, w) - t), {1}) + l2 * sum(square(w), {1});
+  }
+};
+
+/// The distribution of RidgeTask.
+struct RidgeRegressions {
+  std::size_t dim = 10;      ///< features
+  std::size_t samples = 50;  ///< rows of each data set
+  std::size_t batch = 1;     ///< independent problems per task
+  double noise = 0.1;        ///< standard deviation of the targets' noise
+  double l2 = 0.1;           ///< ridge penalty
+  RidgeTask sample(random::Key key) const {
+    detail::check_positive(dim, "dim");
+    detail::check_positive(samples, "samples");
+    detail::check_positive(batch, "batch");
+    Array X = detail::stack_draws(key, batch, {samples, dim},
+                                  [&](random::Key k) { return random::normal(random::fold_in(k, 0), {samples, dim}); });
+    Array t = detail::stack_draws(key, batch, {samples}, [&](random::Key k) {
+      const Array Xi = random::normal(random::fold_in(k, 0), {samples, dim});
+      const Array w = random::normal(random::fold_in(k, 1), {dim});
+      const Array e = random::normal(random::fold_in(k, 2), {samples}, 0.0, noise);
+      Array out = Array::from_shape({samples});
+      for (std::size_t r = 0; r < samples; ++r) {
+        double s = e(r);
+        for (std::size_t j = 0; j < dim; ++j) s += Xi(r, j) * w(j);
+        out(r) = s;
+      }
+      return out;
+    });
+    return {Tensor(std::move(X)), Tensor(std::move(t)), Tensor(Array(xt::zeros<double>({batch, dim}))), l2};
+  }
+};
+
+/// `batch` L2-regularised logistic regressions f_i(w_i) = mean_n softplus(-s_n x_n.w_i) + l2/2 ||w_i||^2, labels
+/// s_n = +-1 drawn as sign(x_n.w_true + noise * normal) on standard normal features; w starts at 0.
+struct LogisticTask {
+  Tensor X;   ///< (batch, samples, dim)
+  Tensor s;   ///< (batch, samples): labels +-1
+  Tensor w0;  ///< (batch, dim)
+  double l2 = 0.01;
+  Tensor init() const { return w0; }
+  Tensor losses(const Tensor& w) const {
+    return mean(softplus(-(s * detail::batched_matvec(X, w))), {1}) + 0.5 * l2 * sum(square(w), {1});
+  }
+};
+
+/// The distribution of LogisticTask.
+struct LogisticRegressions {
+  std::size_t dim = 10;       ///< features
+  std::size_t samples = 100;  ///< rows of each data set
+  std::size_t batch = 1;      ///< independent problems per task
+  double noise = 1.0;         ///< label noise (standard deviation added to the score before the sign)
+  double l2 = 0.01;           ///< ridge penalty
+  LogisticTask sample(random::Key key) const {
+    detail::check_positive(dim, "dim");
+    detail::check_positive(samples, "samples");
+    detail::check_positive(batch, "batch");
+    Array X = detail::stack_draws(key, batch, {samples, dim},
+                                  [&](random::Key k) { return random::normal(random::fold_in(k, 0), {samples, dim}); });
+    Array s = detail::stack_draws(key, batch, {samples}, [&](random::Key k) {
+      const Array Xi = random::normal(random::fold_in(k, 0), {samples, dim});
+      const Array w = random::normal(random::fold_in(k, 1), {dim});
+      const Array e = random::normal(random::fold_in(k, 2), {samples}, 0.0, noise);
+      Array out = Array::from_shape({samples});
+      for (std::size_t r = 0; r < samples; ++r) {
+        double z = e(r);
+        for (std::size_t j = 0; j < dim; ++j) z += Xi(r, j) * w(j);
+        out(r) = z >= 0.0 ? 1.0 : -1.0;
+      }
+      return out;
+    });
+    return {Tensor(std::move(X)), Tensor(std::move(s)), Tensor(Array(xt::zeros<double>({batch, dim}))), l2};
+  }
+};
+
+/// Weights of the small classifier of MlpTask: logits = tanh(X w1 + b1) w2 + b2.
+struct MlpWeights {
+  Tensor w1;  ///< (features, hidden)
+  Tensor b1;  ///< (hidden)
+  Tensor w2;  ///< (hidden, classes)
+  Tensor b2;  ///< (classes)
+};
+
+/// One problem: a one-hidden-layer tanh MLP from fresh LeCun-normal weights (biases 0) on a random subset of a data
+/// set, loss the mean softmax cross-entropy. The parameters are a pytree (MlpWeights), not a batch of rows: a task is
+/// one problem and losses() has one element.
+struct MlpTask {
+  Tensor X;       ///< (samples, features)
+  Tensor Y;       ///< (samples, classes): one-hot labels
+  MlpWeights w0;  ///< the starting weights
+  MlpWeights init() const { return w0; }
+  Tensor losses(const MlpWeights& w) const {
+    const Tensor logits = matmul(tanh(matmul(X, w.w1) + w.b1), w.w2) + w.b2;
+    return reshape(mean(softmax_cross_entropy(logits, Y)), {1});
+  }
+};
+
+/// The distribution of MlpTask over a data set given as a (rows, features) matrix and integer labels 0..classes-1
+/// (for instance examples/data/digits.csv with the pixels scaled to [0, 1]): a task draws `samples` distinct rows
+/// and fresh weights from its key.
+struct MlpClassification {
+  Array X;                  ///< (rows, features)
+  Array labels;             ///< (rows): integers 0..classes-1
+  std::size_t classes = 10; ///< number of classes
+  std::size_t hidden = 20;  ///< hidden units
+  std::size_t samples = 128;  ///< rows per task
+  MlpTask sample(random::Key key) const {
+    if (X.dimension() != 2 || labels.dimension() != 1 || labels.size() != X.shape()[0])
+      throw ShapeError("xgrad::optim::MlpClassification: X must be (rows, features) and labels (rows), got " +
+                       shape_str(shape_of(X)) + " and " + shape_str(shape_of(labels)));
+    detail::check_positive(hidden, "hidden");
+    detail::check_positive(classes, "classes");
+    const std::size_t rows = X.shape()[0], features = X.shape()[1], n = std::min(samples, rows);
+    const auto order = random::permutation(random::fold_in(key, 0), rows);
+    Array Xs = Array::from_shape({n, features}), Y = xt::zeros<double>({n, classes});
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = 0; j < features; ++j) Xs(i, j) = X(order[i], j);
+      const double c = labels(order[i]);
+      if (!(c >= 0.0 && c < double(classes) && c == std::floor(c)))
+        throw ValueError("xgrad::optim::MlpClassification: label " + std::to_string(c) + " is not in 0.." +
+                         std::to_string(classes - 1));
+      Y(i, static_cast<std::size_t>(c)) = 1.0;
+    }
+    MlpWeights w{Tensor(random::normal(random::fold_in(key, 1), {features, hidden}, 0.0,
+                                       1.0 / std::sqrt(static_cast<double>(features)))),
+                 Tensor(Array(xt::zeros<double>({hidden}))),
+                 Tensor(random::normal(random::fold_in(key, 2), {hidden, classes}, 0.0,
+                                       1.0 / std::sqrt(static_cast<double>(hidden)))),
+                 Tensor(Array(xt::zeros<double>({classes})))};
+    return {Tensor(std::move(Xs)), Tensor(std::move(Y)), std::move(w)};
+  }
+};
+
+/// The loss of every problem of `task` along `steps` steps of `opt` from task.init(): an Array of shape
+/// (steps + 1, problems), row k the losses after k steps. Nothing is recorded beyond each step's gradient.
+template <class Opt, Task T>
+Array loss_curves(const Opt& opt, const T& task, int steps) {
+  auto x = task.init();
+  auto state = opt.init(x);
+  const auto total = [&task](const auto& p) { return total_loss(task, p); };
+  Array first = task.losses(x).value();
+  const std::size_t m = first.size();
+  Array out = Array::from_shape({static_cast<std::size_t>(steps) + 1, m});
+  std::copy(first.begin(), first.end(), out.begin());
+  for (int k = 1; k <= steps; ++k) {
+    auto g = grad(total)(x);
+    auto [u, next] = opt.update(g, state, x);
+    x = apply_updates(x, u);
+    state = std::move(next);
+    const Array f = task.losses(x).value();
+    std::copy(f.begin(), f.end(), out.begin() + static_cast<std::ptrdiff_t>(k * m));
+  }
+  return out;
+}
+
+}  // namespace xgrad::optim

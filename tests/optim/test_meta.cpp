@@ -1,0 +1,177 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "optim/common.hpp"
+
+using namespace xgrad;
+using namespace xgrad::testing;
+namespace opt = xgrad::optim;
+
+namespace {
+using Phi = opt::LstmOptimizerParams;
+const opt::LearnedOptions kOpts{.output_scale = 0.3};
+auto make_lstm = [](const Phi& p) { return opt::lstm_optimizer(p, kOpts); };
+
+// phi + e * v, leaf by leaf.
+Phi axpy(const Phi& phi, double e, const Phi& v) {
+  return tree::map([e](const auto& a, const auto& b) { return Tensor(a) + e * Tensor(b); }, phi, v);
+}
+// A random direction in phi's space (standard normal leaves).
+Phi direction(const Phi& phi, std::uint32_t seed) {
+  std::uint32_t i = 0;
+  return tree::map(
+      [&](const auto& leaf) {
+        return Tensor(random::normal(random::fold_in(random::key(seed), i++), Tensor(leaf).shape()));
+      },
+      phi);
+}
+double central(const auto& f, const Phi& phi, const Phi& v, double h) {
+  return (f(axpy(phi, h, v)) - f(axpy(phi, -h, v))) / (2 * h);
+}
+
+// A tiny setting: 2 problems of dimension 3, a 2-layer LSTM with 3 units, 4 steps from step 2 of the trajectory.
+struct Tiny {
+  opt::QuadraticTask task = opt::Quadratics{.dim = 3, .batch = 2, .init_stddev = 0.5}.sample(random::key(11));
+  Phi phi = opt::init_lstm_optimizer(random::key(12), kOpts, {.hidden = 3, .layers = 2});
+  Tensor x = task.init();
+  opt::LstmOptimizerState state = make_lstm(phi).init(x);
+  Tiny() {  // start mid-trajectory, with a nonzero optimizer state
+    auto r = opt::unroll(make_lstm(phi), task, x, state, 0, 2);
+    x = r.params;
+    state = r.state;
+  }
+};
+}  // namespace
+
+TEST_CASE("meta: exact meta-gradient (second_order) matches finite differences of the meta-loss") {
+  Tiny s;
+  const opt::MetaOptions o{.second_order = true, .weight = [](int t) { return 0.5 + 0.25 * t; }};
+  auto meta_loss = [&](const Phi& p) {
+    return opt::unroll(make_lstm(p), s.task, s.x, s.state, 2, 4, o).meta_loss.item();
+  };
+  const auto r = opt::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 2, 4, o);
+  CHECK(r.meta_loss.item() == doctest::Approx(meta_loss(s.phi)).epsilon(1e-13));
+  for (std::uint32_t seed = 0; seed < 4; ++seed) {
+    const Phi v = direction(s.phi, seed);
+    const double fd = central(meta_loss, s.phi, v, 1e-6);
+    CHECK(vdot(r.grad, v).item() == doctest::Approx(fd).epsilon(1e-6));
+  }
+  // The trajectory's new point is the unroll's, as constants.
+  const auto plain = opt::unroll(make_lstm(s.phi), s.task, s.x, s.state, 2, 4, o);
+  CHECK(sum(square(r.params - plain.params)).item() == doctest::Approx(0.0));
+  CHECK(!r.params.is_traced());
+}
+
+TEST_CASE("meta: first-order meta-gradient matches its definition (inner gradients replayed as constants)") {
+  Tiny s;
+  const opt::MetaOptions first{.second_order = false}, exact{.second_order = true};
+  const int T = 4;
+  // Record the inner gradients of the run at phi.
+  std::vector<Tensor> recorded;
+  {
+    auto lstm = make_lstm(s.phi);
+    Tensor x = s.x;
+    auto st = s.state;
+    for (int t = 0; t < T; ++t) {
+      recorded.push_back(grad([&](const Tensor& y) { return opt::total_loss(s.task, y); })(x));
+      auto [u, n] = lstm.update(recorded.back(), st, x);
+      x = x + u;
+      st = n;
+    }
+  }
+  // The meta-loss in which the inner gradients are those constants.
+  auto replayed = [&](const Phi& p) {
+    auto lstm = make_lstm(p);
+    Tensor x = s.x, total(0.0);
+    auto st = s.state;
+    for (int t = 0; t < T; ++t) {
+      auto [u, n] = lstm.update(recorded[std::size_t(t)], st, x);
+      x = x + u;
+      st = n;
+      total = total + mean(s.task.losses(x));
+    }
+    return total.item();
+  };
+  const auto r = opt::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 0, T, first);
+  const auto re = opt::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 0, T, exact);
+  CHECK(r.meta_loss.item() == doctest::Approx(replayed(s.phi)).epsilon(1e-13));
+  CHECK(re.meta_loss.item() == doctest::Approx(r.meta_loss.item()).epsilon(1e-13));  // same forward
+  for (std::uint32_t seed = 0; seed < 4; ++seed) {
+    const Phi v = direction(s.phi, 100 + seed);
+    CHECK(vdot(r.grad, v).item() == doctest::Approx(central(replayed, s.phi, v, 1e-6)).epsilon(1e-6));
+  }
+  // The two modes differ: the dropped terms are not zero here.
+  const Phi v = direction(s.phi, 7);
+  CHECK(std::abs(vdot(r.grad, v).item() - vdot(re.grad, v).item()) > 1e-6 * std::abs(vdot(re.grad, v).item()));
+}
+
+TEST_CASE("meta: the weights select the losses of the meta-loss") {
+  Tiny s;
+  const opt::MetaOptions last_only{.weight = [](int t) { return t == 5 ? 1.0 : 0.0; }};
+  const auto r = opt::unroll(make_lstm(s.phi), s.task, s.x, s.state, 2, 3, last_only);
+  CHECK(r.meta_loss.item() == doctest::Approx(mean(s.task.losses(r.params)).item()).epsilon(1e-14));
+  const auto all = opt::unroll(make_lstm(s.phi), s.task, s.x, s.state, 2, 3);
+  CHECK(all.meta_loss.item() > r.meta_loss.item());
+}
+
+TEST_CASE("meta: a short meta-training run reduces the meta-loss; the tape is released") {
+  const opt::Quadratics dist{.dim = 5, .batch = 8};
+  const opt::LearnedOptions o{.output_scale = 0.1};
+  auto make = [o](const Phi& p) { return opt::lstm_optimizer(p, o); };
+  const Phi phi0 = opt::init_lstm_optimizer(random::key(1), o, {.hidden = 8, .layers = 2});
+  const auto held_out = dist.sample(random::key(99));
+  auto evaluate = [&](const Phi& p) {
+    auto lstm = make(p);
+    return opt::unroll(lstm, held_out, held_out.init(), lstm.init(held_out.init()), 0, 20).meta_loss.item();
+  };
+  std::ostringstream log;
+  const std::size_t tape_before = ad::tape_size();
+  const auto result = opt::meta_train(phi0, make, dist, random::key(2),
+                                      {.unroll = 5, .horizon = 20, .steps = 40, .learning_rate = 0.01,
+                                       .print_every = 20, .progress = &log});
+  CHECK(ad::tape_size() == tape_before);
+  CHECK(result.meta_losses.size() == 40);
+  CHECK(result.skipped == 0);
+  CHECK(result.tasks == 10);
+  const double before = evaluate(phi0), after = evaluate(result.params);
+  MESSAGE("held-out meta-loss over 20 steps: " << before << " -> " << after);
+  CHECK(after < 0.7 * before);
+  // Two progress lines: step, meta-loss, elapsed, rate.
+  const std::string text = log.str();
+  CHECK(text.find("meta-step    20/40  meta-loss ") == 0);
+  CHECK(text.find("meta-step    40/40") != std::string::npos);
+  CHECK(text.find(" s  ") != std::string::npos);
+  CHECK(text.find("steps/s") != std::string::npos);
+}
+
+TEST_CASE("meta: the MLP optimizer meta-trains through the same code") {
+  const opt::LearnedOptions o{.output_scale = 0.1};
+  using MPhi = opt::MlpOptimizerParams;
+  auto make = [o](const MPhi& p) { return opt::mlp_optimizer(p, o); };
+  const auto task = opt::Quadratics{.dim = 3, .batch = 2, .init_stddev = 0.5}.sample(random::key(3));
+  const MPhi phi = opt::init_mlp_optimizer(random::key(4), o, {.hidden = 4});
+  const opt::MetaOptions exact{.second_order = true};
+  const auto s0 = make(phi).init(task.init());
+  const auto r = opt::meta_value_and_grad(phi, make, task, task.init(), s0, 0, 3, exact);
+  auto meta_loss = [&](const MPhi& p) {
+    return opt::unroll(make(p), task, task.init(), s0, 0, 3, exact).meta_loss.item();
+  };
+  const double h = 1e-6;
+  const Tensor v = reshape(Tensor(Array{1.0, -1.0, 0.5, 2.0}), {4, 1});
+  MPhi plus = phi, minus = phi;
+  plus.w2 = phi.w2 + h * v;
+  minus.w2 = phi.w2 - h * v;
+  const double fd = (meta_loss(plus) - meta_loss(minus)) / (2 * h);
+  CHECK(sum(r.grad.w2 * v).item() == doctest::Approx(fd).epsilon(1e-6));
+}
+
+TEST_CASE("meta: misuse is reported") {
+  const Phi phi = opt::init_lstm_optimizer(random::key(1), {}, {.hidden = 2, .layers = 1});
+  auto make = [](const Phi& p) { return opt::lstm_optimizer(p); };
+  CHECK_THROWS_AS(opt::meta_train(phi, make, opt::Quadratics{}, random::key(0), {.unroll = 0}), ValueError);
+  CHECK_THROWS_AS(opt::Quadratics{.dim = 0}.sample(random::key(0)), ValueError);
+}
