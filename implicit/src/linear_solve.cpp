@@ -150,61 +150,57 @@ Result run_bicgstab(Op& A, const Vec& b, Vec x, double thresh, int maxiter) {
 // GMRES(m), right-preconditioned (A M^{-1} y = b, x = M^{-1} y), modified Gram-Schmidt, Givens rotations.
 Result run_gmres(Op& A, const Vec& b, Vec x, double thresh, int maxiter, int restart) {
   const std::size_t n = b.size();
-  const int m = std::max(1, std::min<int>(restart, static_cast<int>(n)));
+  const std::size_t m = std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(std::max(restart, 1)), n));
   while (A.count < maxiter) {
     Vec r = residual(A, b, x);
     const double beta = norm(r);
     if (!std::isfinite(beta)) return {x, "non-finite matvec"};
     if (beta <= thresh) return {x, ""};
-    std::vector<Vec> V{r};
+    std::vector<Vec> V{r};  // the Krylov basis
     for (double& vi : V[0]) vi /= beta;
-    std::vector<Vec> H;  // H[j] is column j, size j + 2
-    Vec cs, sn, g{beta};
-    int k = 0;
-    for (; k < m && A.count < maxiter; ++k) {
-      Vec w = A(A.M(V[static_cast<std::size_t>(k)]));
-      Vec h(static_cast<std::size_t>(k) + 2, 0.0);
-      for (int i = 0; i <= k; ++i) {
-        h[static_cast<std::size_t>(i)] = dot(w, V[static_cast<std::size_t>(i)]);
-        axpy(-h[static_cast<std::size_t>(i)], V[static_cast<std::size_t>(i)], w);
+    std::vector<Vec> H;     // H[j]: column j of the Hessenberg matrix (j + 2 entries), rotated to upper triangular
+    Vec cs, sn, g{beta};    // the Givens rotations and the rotated right-hand side
+    std::size_t k = 0;
+    while (k < m && A.count < maxiter) {
+      Vec w = A(A.M(V[k]));
+      Vec h(k + 2, 0.0);
+      for (std::size_t i = 0; i <= k; ++i) {  // modified Gram-Schmidt
+        h[i] = dot(w, V[i]);
+        axpy(-h[i], V[i], w);
       }
-      h[static_cast<std::size_t>(k) + 1] = norm(w);
-      if (!std::isfinite(h[static_cast<std::size_t>(k) + 1])) return {x, "non-finite matvec"};
-      for (int i = 0; i < k; ++i) {  // earlier rotations
-        const double a = h[static_cast<std::size_t>(i)], c = h[static_cast<std::size_t>(i) + 1];
-        h[static_cast<std::size_t>(i)] = cs[static_cast<std::size_t>(i)] * a + sn[static_cast<std::size_t>(i)] * c;
-        h[static_cast<std::size_t>(i) + 1] = -sn[static_cast<std::size_t>(i)] * a + cs[static_cast<std::size_t>(i)] * c;
+      const double wn = norm(w);
+      if (!std::isfinite(wn)) return {x, "non-finite matvec"};
+      h[k + 1] = wn;
+      for (std::size_t i = 0; i < k; ++i) {  // the earlier rotations
+        const double hi = h[i], hj = h[i + 1];
+        h[i] = cs[i] * hi + sn[i] * hj;
+        h[i + 1] = -sn[i] * hi + cs[i] * hj;
       }
-      const double a = h[static_cast<std::size_t>(k)], c = h[static_cast<std::size_t>(k) + 1];
-      const double d = std::hypot(a, c);
-      cs.push_back(d == 0.0 ? 1.0 : a / d);
-      sn.push_back(d == 0.0 ? 0.0 : c / d);
-      h[static_cast<std::size_t>(k)] = d;
-      h[static_cast<std::size_t>(k) + 1] = 0.0;
+      const double d = std::hypot(h[k], h[k + 1]);  // the new one zeroes h[k + 1]
+      cs.push_back(d == 0.0 ? 1.0 : h[k] / d);
+      sn.push_back(d == 0.0 ? 0.0 : h[k + 1] / d);
+      h[k] = d;
+      h[k + 1] = 0.0;
       g.push_back(-sn.back() * g.back());
-      g[static_cast<std::size_t>(k)] *= cs.back();
-      const double hk1 = norm(w);
+      g[k] *= cs.back();
       H.push_back(std::move(h));
-      if (hk1 > 0.0) {
-        for (double& wi : w) wi /= hk1;
+      ++k;
+      if (wn > 0.0) {
+        for (double& wi : w) wi /= wn;
         V.push_back(std::move(w));
       }
-      if (std::abs(g.back()) <= thresh || hk1 == 0.0) {
-        ++k;
-        break;
-      }
+      if (std::abs(g.back()) <= thresh || wn == 0.0) break;  // |g[k]| is the residual norm
     }
     // Back substitution: H[0:k, 0:k] y = g[0:k]; x += M^{-1} V y.
-    Vec y(static_cast<std::size_t>(k), 0.0);
-    for (int i = k - 1; i >= 0; --i) {
-      double s = g[static_cast<std::size_t>(i)];
-      for (int j = i + 1; j < k; ++j) s -= H[static_cast<std::size_t>(j)][static_cast<std::size_t>(i)] * y[static_cast<std::size_t>(j)];
-      const double hii = H[static_cast<std::size_t>(i)][static_cast<std::size_t>(i)];
-      if (hii == 0.0) return {x, "breakdown (singular Hessenberg matrix)"};
-      y[static_cast<std::size_t>(i)] = s / hii;
+    Vec y(k, 0.0);
+    for (std::size_t i = k; i-- > 0;) {
+      double s = g[i];
+      for (std::size_t j = i + 1; j < k; ++j) s -= H[j][i] * y[j];
+      if (H[i][i] == 0.0) return {x, "breakdown (singular Hessenberg matrix)"};
+      y[i] = s / H[i][i];
     }
     Vec dx(n, 0.0);
-    for (int j = 0; j < k; ++j) axpy(y[static_cast<std::size_t>(j)], V[static_cast<std::size_t>(j)], dx);
+    for (std::size_t j = 0; j < k; ++j) axpy(y[j], V[j], dx);
     axpy(1.0, A.M(dx), x);
   }
   return {x, ""};
