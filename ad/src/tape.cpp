@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "kernels.hpp"
 #include "xgrad/ad/access.hpp"
 #include "xgrad/ad/elementwise.hpp"
 #include "xgrad/core/error.hpp"
@@ -152,7 +153,7 @@ struct Sweep {
     const std::size_t j = Access::node(x);
     if (j < start || j >= end) return;
     auto& slot = adj[j - start];
-    if (g.value().shape() != x.value().shape())
+    if (!kernels::same_shape(g.value(), x.value()))
     {
       std::string msg = "xgrad: internal error: the rule of '";
       msg += tape.nodes[j].op;
