@@ -4,7 +4,7 @@
 #include <map>
 #include <string>
 
-#include "optim/solver_problems.hpp"
+#include "optim/solver_checks.hpp"
 
 using namespace xgrad;
 using namespace xgrad::testing;
@@ -121,4 +121,8 @@ TEST_CASE("GradientDescent: callback stops the run, maxiter is reported") {
   CHECK(s2.status == opt::Status::running);  // stopped early: not success
   CHECK(s2.iter_num == 3);
   CHECK(s2.value < state.value + 20.0);
+}
+
+TEST_CASE("GradientDescent: verbose prints one table line per iteration; the callback sees each one") {
+  check_callback_and_verbose(opt::GradientDescent{}, "GradientDescent", Tensor(Array{-1.2, 1.0}));
 }
