@@ -16,5 +16,10 @@ for b in overhead mlp matmul tape_memory implicit lbfgs meta; do
   "build/$PRESET/bench/bench_$b" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
     --benchmark_enable_random_interleaving=true --benchmark_out="$out/bench_$b.json" --benchmark_out_format=json
 done
+if [ -x "build/$PRESET/bench/bench_torch" ]; then  # optional: libtorch-dev installed
+  echo "== bench_torch (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+  "build/$PRESET/bench/bench_torch" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+    --benchmark_enable_random_interleaving=true --benchmark_out="$out/bench_torch.json" --benchmark_out_format=json
+fi
 echo "== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 bench/summarize.py "$out"/bench_*.json
