@@ -125,33 +125,28 @@ Tensor root_node(std::shared_ptr<const RootCore> core, Array z, std::vector<Tens
       failure(core->options, what);
     }
     const std::vector<Tensor> th = n.inputs();
-    if (!d.recording()) {
-      // First order: one level traces z and the theta that need a cotangent; F is evaluated once, its backward
-      // sweeps give the adjoint's matvecs and then theta_bar = -(dF/dtheta)^T u.
-      ad::Level L;
-      std::vector<Tensor> thl;
-      thl.reserve(th.size());
-      for (std::size_t i = 0; i < th.size(); ++i) {
-        const Tensor value(th[i].shared_value());
-        thl.push_back(d.needs(i) ? L.input(value) : value);
-      }
-      Tensor zl;
-      const Tensor Fz = traced_F(*core, L, zl, Tensor(n.out().shared_value()), thl);
-      const Tensor u(adjoint_values(*core, L, Fz, zl, g.value()));
-      auto cts = L.backward({Fz}, {u}, thl);
-      for (std::size_t i = 0; i < th.size(); ++i)
-        if (d.needs(i) && cts[i]) d(i, -L.output(*cts[i]));
-      return;
-    }
-    // Recorded (higher order): u and theta_bar as functions of (g, z, theta) on the live levels.
-    const Tensor u = recorded_adjoint(core, n.out(), th, g);
+    // Recorded (higher order): u is a function of (g, z, theta) on the live levels, from its own implicit node.
+    const bool recorded = d.recording();
+    Tensor u = recorded ? recorded_adjoint(core, n.out(), th, g) : Tensor();
+    // One level traces the theta that need a cotangent (data arguments: no work). At first order it also traces z,
+    // so that F, evaluated once, gives both the adjoint's matvecs and theta_bar.
     ad::Level L;
     std::vector<Tensor> thl;
     thl.reserve(th.size());
-    for (std::size_t i = 0; i < th.size(); ++i) thl.push_back(d.needs(i) ? L.input(th[i]) : th[i]);  // data: no work
-    const Tensor Fz = core->F(n.out(), thl);
-    L.end_forward();
-    auto cts = L.backward({Fz}, {u}, thl);
+    for (std::size_t i = 0; i < th.size(); ++i) {
+      const Tensor t = recorded ? th[i] : Tensor(th[i].shared_value());
+      thl.push_back(d.needs(i) ? L.input(t) : t);
+    }
+    Tensor Fz;
+    if (recorded) {
+      Fz = core->F(n.out(), thl);
+      L.end_forward();
+    } else {
+      Tensor zl;
+      Fz = traced_F(*core, L, zl, Tensor(n.out().shared_value()), thl);
+      u = Tensor(adjoint_values(*core, L, Fz, zl, g.value()));
+    }
+    auto cts = L.backward({Fz}, {u}, thl);  // theta_bar = -(dF/dtheta)^T u
     for (std::size_t i = 0; i < th.size(); ++i)
       if (d.needs(i) && cts[i]) d(i, -L.output(*cts[i]));
   };

@@ -102,10 +102,10 @@ T stop(const T& x) {
 }
 template <class T>
 void collect_tensors(const T& x, std::vector<Tensor>& out) {
-  (void)map_tensor_leaves(x, [&](const Tensor& t) {
-    out.push_back(t);
-    return t;
-  });
+  if constexpr (is_tree_v<T>)
+    tree::for_each([&](const auto& leaf) {
+      if constexpr (is_tensor<decltype(leaf)>::value) out.push_back(leaf);
+    }, x);
 }
 template <class T>
 T replace_tensors(const T& x, const std::vector<Tensor>& th, std::size_t& k) {

@@ -66,8 +66,9 @@ struct GradientDescent {
                                              const Args&... args) const {
     if (s.status == Status::non_finite) return {params, std::move(s)};
     auto vg = detail::flat_objective(fun, params, args...);
-    auto unravel = tree::ravel(params).second;
-    const Array x = detail::flat(params);
+    const auto raveled = tree::ravel(params);  // the flat parameters and the way back to their pytree
+    const Array& x = raveled.first;
+    const auto& unravel = raveled.second;
     const Array g = detail::flat(s.grad);
     const bool acc = acceleration && s.aux_params.size() == x.size();
     const Array& y = acc ? s.aux_params : x;

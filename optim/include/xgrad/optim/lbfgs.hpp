@@ -75,8 +75,9 @@ struct LBFGS {
                                    const Args&... args) const {
     if (s.status == Status::non_finite) return {params, std::move(s)};
     auto vg = detail::flat_objective(fun, params, args...);
-    auto unravel = tree::ravel(params).second;
-    const Array x = detail::flat(params);
+    const auto raveled = tree::ravel(params);  // the flat parameters and the way back to their pytree
+    const Array& x = raveled.first;
+    const auto& unravel = raveled.second;
     const Array g = detail::flat(s.grad);
     auto reset = [&] {
       s.s_history.clear();

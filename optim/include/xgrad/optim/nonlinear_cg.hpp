@@ -90,8 +90,9 @@ struct NonlinearCG {
                                          const Args&... args) const {
     if (s.status == Status::non_finite) return {params, std::move(s)};
     auto vg = detail::flat_objective(fun, params, args...);
-    auto unravel = tree::ravel(params).second;
-    const Array x = detail::flat(params);
+    const auto raveled = tree::ravel(params);  // the flat parameters and the way back to their pytree
+    const Array& x = raveled.first;
+    const auto& unravel = raveled.second;
     const Array g = detail::flat(s.grad);
     Array d = s.descent_direction.size() == x.size() ? s.descent_direction : detail::negative(g);
     const double slope = detail::dot(g, d);
