@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "value_cache.hpp"
 #include "xgrad/ad/elementwise.hpp"
 #include "xgrad/ad/manipulation.hpp"
 #include "xgrad/ad/reduction.hpp"
@@ -37,7 +38,7 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
                      shape_str(b.shape()) + (tb ? "^T" : "") + " are not aligned (" + std::to_string(k) +
                      " != " + std::to_string(kb) + ")");
   // Allocated in place and not zeroed: gemm with beta = 0 writes every element (only k = 0 needs the zeros).
-  auto c = std::make_shared<Array>(Array::shape_type{m, n});
+  auto c = ad::cache::take(Array::shape_type{m, n});
   // Matrix-vector products go to gemv: dgemm would pack (copy) the whole matrix on every call.
   if (n == 1 && m && k)
     cblas_dgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, static_cast<int>(as[0]), static_cast<int>(as[1]), 1.0,

@@ -1,5 +1,6 @@
 #include "xgrad/ad/tape.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <limits>
@@ -8,6 +9,7 @@
 #include "kernels.hpp"
 #include "xgrad/ad/access.hpp"
 #include "xgrad/ad/elementwise.hpp"
+#include "xgrad/ad/value_cache.hpp"
 #include "xgrad/core/error.hpp"
 
 namespace xgrad::ad {
@@ -41,7 +43,9 @@ class Arena {
   void commit() { ++n_; }
   void truncate(std::size_t size) {
     while (n_ > size) std::destroy_at(&(*this)[--n_]);
-    if (n_ == 0) release(1);  // an empty tape keeps one chunk warm, frees the rest
+    // An empty tape keeps its chunks for the next transform, up to the value cache's limit (at least one):
+    // chunks are larger than malloc's mmap threshold, so each one freed would cost page faults when next used.
+    if (n_ == 0) release(std::max<std::size_t>(1, value_cache_limit() / (chunk * sizeof(Node))));
   }
 
  private:

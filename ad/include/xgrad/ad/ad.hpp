@@ -10,3 +10,4 @@
 #include "xgrad/ad/tape.hpp"
 #include "xgrad/ad/tensor.hpp"
 #include "xgrad/ad/transforms.hpp"
+#include "xgrad/ad/value_cache.hpp"
