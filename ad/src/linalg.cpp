@@ -24,6 +24,23 @@ using ad::Node;
 
 namespace {
 
+// c (m, n) = op(a) op(b) + beta c on dense row-major slices (a stored (m, k), or (k, m) when ta; b likewise), for
+// m, n, k > 0: gemm's calls, on slices and with beta (gemm keeps its own, so the 2-D path is untouched).
+// Matrix-vector products go to gemv: dgemm would pack (copy) the whole matrix on every call.
+inline void gemm_kernel(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a,
+                        const double* b, double beta, double* c) {
+  const int M = static_cast<int>(m), N = static_cast<int>(n), K = static_cast<int>(k);
+  if (n == 1)
+    cblas_dgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? K : M, ta ? M : K, 1.0, a, ta ? M : K, b, 1,
+                beta, c, 1);
+  else if (m == 1)  // c^T = op(b)^T a^T
+    cblas_dgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? N : K, tb ? K : N, 1.0, b, tb ? K : N, a, 1,
+                beta, c, 1);
+  else
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0, a,
+                ta ? M : K, b, tb ? K : N, beta, c, N);
+}
+
 // op(a) @ op(b) for 2-D a, b, where op transposes when asked. Rule (with C = op(a) op(b), G its cotangent):
 //   da = G op(b)^T        (or its transpose, op(b) G^T, when a enters transposed)
 //   db = op(a)^T G        (or G^T op(a) when b enters transposed)
@@ -62,6 +79,145 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
               {.ints = {ta, tb}});
 }
 
+// numpy broadcasting of batch shapes into `out`; false when they do not broadcast.
+bool broadcast_batch(const Shape& x, const Shape& y, Shape& out) {
+  const std::size_t r = std::max(x.size(), y.size());
+  Shape s(r);
+  for (std::size_t i = 0; i < r; ++i) {
+    const std::size_t dx = i < r - x.size() ? 1 : x[i - (r - x.size())];
+    const std::size_t dy = i < r - y.size() ? 1 : y[i - (r - y.size())];
+    if (dx != dy && dx != 1 && dy != 1) return false;
+    s[i] = dx == 1 ? dy : dx;
+  }
+  out = std::move(s);
+  return true;
+}
+
+Shape batch_of(const Shape& s) { return {s.begin(), s.end() - 2}; }
+
+// Element strides of an operand with batch shape `x` over the axes of the full batch `full` (x aligned right), for
+// matrix slices of `slice` elements: 0 along broadcast axes, so a broadcast slice is indexed, never copied.
+std::vector<std::size_t> batch_strides(const Shape& x, const Shape& full, std::size_t slice) {
+  std::vector<std::size_t> st(full.size(), 0);
+  for (std::size_t i = x.size(), step = slice; i-- > 0; step *= x[i])
+    if (x[i] != 1) st[full.size() - x.size() + i] = step;
+  return st;
+}
+
+// Batched op(a) @ op(b) for a, b of ndim >= 2 (leading axes are batch axes, broadcast as numpy does), summed down to
+// the batch shape `target`: c[t] = sum of op(a)[i] op(b)[i] over the batch indices i that `target` broadcasts to t.
+// matmul asks for target = the broadcast batch (no sum). The sum closes the op under differentiation, as gemm is:
+// its rule is gemm's with each cotangent summed down to its operand's batch,
+//   da = bmm(g, b, false, !tb, batch of a)   (G op(b)^T per batch element; the transposed variants as in gemm)
+//   db = bmm(a, g, !ta, false, batch of b)   (op(a)^T G)
+// so a broadcast operand's cotangent is accumulated slice by slice (gemm with beta = 1) straight into its own shape
+// rather than materialised at the full batch and summed with sum_to. One gemm (or gemv) per batch element, or a
+// single one when the batch folds into a matrix extent: a stacked (B m, k) against one shared b (x @ W over a
+// batch), and sum_i a_i^T b_i = A^T B over stacked (B k, m) and (B k, n) slices (that product's weight gradient).
+Tensor bmm(const Tensor& a, const Tensor& b, bool ta, bool tb, const Shape& target) {
+  const auto& av = a.value();
+  const auto& bv = b.value();
+  const std::size_t ra = av.dimension(), rb = bv.dimension();
+  const std::size_t m = av.shape()[ra - (ta ? 1 : 2)], k = av.shape()[ra - (ta ? 2 : 1)];
+  const std::size_t kb = bv.shape()[rb - (tb ? 1 : 2)], n = bv.shape()[rb - (tb ? 2 : 1)];
+  const Shape ba = batch_of(a.shape()), bb = batch_of(b.shape());
+  Shape full;
+  if (k != kb || !broadcast_batch(ba, bb, full) || !broadcast_batch(full, target, full)) {
+    std::string msg = "xgrad::matmul: batched shapes ";
+    msg += shape_str(a.shape());
+    msg += ta ? "^T and " : " and ";
+    msg += shape_str(b.shape());
+    msg += tb ? "^T" : "";
+    msg += " (to batch ";
+    msg += shape_str(target);
+    msg += ") do not match";
+    throw ShapeError(msg);
+  }
+  Array::shape_type cs(target.begin(), target.end());
+  cs.push_back(m);
+  cs.push_back(n);
+  auto c = std::make_shared<Array>(cs);
+  const std::size_t count = shape_size(full), na = shape_size(ba), nb = shape_size(bb), nc = shape_size(target);
+  const double *A = av.data(), *B = bv.data();
+  double* C = c->data();
+  if (!count || !m || !n || !k) {
+    std::fill(c->begin(), c->end(), 0.0);
+  } else if (!ta && na == count && nb == 1 && nc == count) {  // every a slice against the one b: one tall product
+    gemm_kernel(false, tb, count * m, n, k, A, B, 0.0, C);
+  } else if (ta && !tb && na == count && nb == count && nc == 1) {  // sum_i a_i^T b_i: one deep product
+    gemm_kernel(true, false, m, n, count * k, A, B, 0.0, C);
+  } else {
+    // Each output slice is written once (beta = 0), or accumulated into from zeros when target sums batch axes.
+    const double beta = nc == count ? 0.0 : 1.0;
+    if (nc != count) std::fill(c->begin(), c->end(), 0.0);
+    const auto sa = batch_strides(ba, full, m * k), sb = batch_strides(bb, full, k * n);
+    const auto sc = batch_strides(target, full, m * n);
+    std::vector<std::size_t> idx(full.size(), 0);
+    std::size_t oa = 0, ob = 0, oc = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      gemm_kernel(ta, tb, m, n, k, A + oa, B + ob, beta, C + oc);
+      for (std::size_t d = full.size(); d-- > 0;) {  // next batch index, row-major
+        oa += sa[d], ob += sb[d], oc += sc[d];
+        if (++idx[d] < full[d]) break;
+        oa -= sa[d] * full[d], ob -= sb[d] * full[d], oc -= sc[d] * full[d];
+        idx[d] = 0;
+      }
+    }
+  }
+  std::vector<std::ptrdiff_t> ints{ta, tb};
+  ints.insert(ints.end(), target.begin(), target.end());
+  return make("batched_matmul", std::shared_ptr<const Array>(std::move(c)), {a, b},
+              [](const Node& nd, const Tensor& g, Grads& d) {
+                const bool ta = nd.ints()[0], tb = nd.ints()[1];
+                const Tensor &a = nd.in(0), &b = nd.in(1);
+                if (d.needs(0)) {
+                  const Shape t = batch_of(a.shape());
+                  d(0, ta ? bmm(b, g, tb, true, t) : bmm(g, b, false, !tb, t));
+                }
+                if (d.needs(1)) {
+                  const Shape t = batch_of(b.shape());
+                  d(1, tb ? bmm(g, a, true, ta, t) : bmm(a, g, !ta, false, t));
+                }
+              },
+              {.ints = std::move(ints)});
+}
+
+// matmul with an operand of ndim > 2: 1-D operands promoted to matrices, the batch broadcast, the added axes dropped.
+Tensor batched_matmul(const Tensor& a, const Tensor& b) {
+  const Shape as = a.shape(), bs = b.shape();
+  const Shape ba = as.size() > 2 ? batch_of(as) : Shape{}, bb = bs.size() > 2 ? batch_of(bs) : Shape{};
+  const std::size_t k = as.back(), kb = bs.size() == 1 ? bs[0] : bs[bs.size() - 2];
+  Shape full;
+  const bool batch_ok = broadcast_batch(ba, bb, full);
+  if (k != kb || !batch_ok) {
+    std::string msg = "xgrad::matmul: shapes ";
+    msg += shape_str(as);
+    msg += " and ";
+    msg += shape_str(bs);
+    if (k != kb) {
+      msg += " are not aligned (";
+      msg += std::to_string(k);
+      msg += " != ";
+      msg += std::to_string(kb);
+      msg += ")";
+    } else {
+      msg += ": batch dimensions ";
+      msg += shape_str(ba);
+      msg += " and ";
+      msg += shape_str(bb);
+      msg += " do not broadcast";
+    }
+    throw ShapeError(msg);
+  }
+  const Tensor c = bmm(as.size() == 1 ? reshape(a, {1, -1}) : a, bs.size() == 1 ? reshape(b, {-1, 1}) : b, false,
+                       false, full);
+  if (as.size() > 1 && bs.size() > 1) return c;
+  std::vector<std::ptrdiff_t> s(full.begin(), full.end());
+  if (as.size() > 1) s.push_back(static_cast<std::ptrdiff_t>(as[as.size() - 2]));
+  if (bs.size() > 1) s.push_back(static_cast<std::ptrdiff_t>(bs.back()));
+  return reshape(c, s);
+}
+
 std::vector<double> col_major(const Array& a) {  // row-major (r, c) -> column-major buffer
   const std::size_t r = a.shape()[0], c = a.dimension() > 1 ? a.shape()[1] : 1;
   std::vector<double> out(r * c);
@@ -73,9 +229,10 @@ std::vector<double> col_major(const Array& a) {  // row-major (r, c) -> column-m
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  if (a.ndim() == 0 || b.ndim() == 0 || a.ndim() > 2 || b.ndim() > 2)
-    throw ShapeError("xgrad::matmul: operands must be 1-D or 2-D, got shapes " + shape_str(a.shape()) + " and " +
+  if (a.ndim() == 0 || b.ndim() == 0)
+    throw ShapeError("xgrad::matmul: operands must be at least 1-D, got shapes " + shape_str(a.shape()) + " and " +
                      shape_str(b.shape()));
+  if (a.ndim() > 2 || b.ndim() > 2) return batched_matmul(a, b);
   const Tensor a2 = a.ndim() == 1 ? reshape(a, {1, -1}) : a;
   const Tensor b2 = b.ndim() == 1 ? reshape(b, {-1, 1}) : b;
   if (a2.shape()[1] != b2.shape()[0])

@@ -24,6 +24,36 @@ Array ref_matmul(const Array& a, const Array& b) {
     }
   return c;
 }
+// numpy.matmul by loops for any ndim >= 1: 1-D operands promoted, both broadcast to the full batch, then one
+// product per batch element, and the promoted axes dropped.
+Array ref_batched_matmul(const Array& a, const Array& b) {
+  Shape as = shape_of(a), bs = shape_of(b);
+  if (as.size() == 1) as.insert(as.begin(), 1);
+  if (bs.size() == 1) bs.push_back(1);
+  const std::size_t m = as[as.size() - 2], k = as.back(), n = bs.back();
+  const Shape full = broadcast_shapes(Shape(as.begin(), as.end() - 2), Shape(bs.begin(), bs.end() - 2));
+  Shape fa = full, fb = full, fc = full;
+  fa.insert(fa.end(), {m, k});
+  fb.insert(fb.end(), {k, n});
+  fc.insert(fc.end(), {m, n});
+  Array a2 = a, b2 = b;
+  a2.reshape(as);
+  b2.reshape(bs);
+  const Array A = broadcast_array(a2, fa), B = broadcast_array(b2, fb);
+  Array c = xt::zeros<double>(fc);
+  for (std::size_t t = 0; t < shape_size(full); ++t)
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) {
+        double s = 0.0;
+        for (std::size_t q = 0; q < k; ++q) s += A.data()[(t * m + i) * k + q] * B.data()[(t * k + q) * n + j];
+        c.data()[(t * m + i) * n + j] = s;
+      }
+  Shape out = full;
+  if (a.dimension() > 1) out.push_back(m);
+  if (b.dimension() > 1) out.push_back(n);
+  c.reshape(out);
+  return c;
+}
 Array eye(std::size_t n) {
   Array e = xt::zeros<double>({n, n});
   for (std::size_t i = 0; i < n; ++i) e(i, i) = 1.0;
@@ -68,7 +98,78 @@ TEST_CASE("matmul: 2-D x 2-D, 1-D x 2-D, 2-D x 1-D, 1-D x 1-D; values and deriva
   CHECK_THROWS_WITH_AS(matmul(Tensor(sample({3})), Tensor(sample({2}))), doctest::Contains("(3) and (2)"), ShapeError);
   CHECK_THROWS_AS(matmul(Tensor(sample({2, 3})), Tensor(sample({2}))), ShapeError);
   CHECK_THROWS_AS(matmul(Tensor(2.0), Tensor(sample({2}))), ShapeError);
-  CHECK_THROWS_AS(matmul(Tensor(sample({2, 2, 2})), Tensor(sample({2, 2}))), ShapeError);
+  // (2,2,2) @ (2,2) is a batched product (numpy.matmul), no longer an error: each slice times the matrix.
+  const Array a3{{{1.0, 2.0}, {3.0, 4.0}}, {{0.0, 1.0}, {1.0, 0.0}}};
+  check_close(matmul(Tensor(a3), a).value(), Array{{{7.0, 10.0}, {15.0, 22.0}}, {{3.0, 4.0}, {1.0, 2.0}}});
+}
+
+TEST_CASE("matmul: n-d operands (batched, broadcast batch axes, 1-D promotion); values, derivatives, errors") {
+  // Values against the loop reference: plain batches, broadcast batches (size-1 and missing axes, on either side),
+  // 1-D operands, 2-D against batched (the folded single-gemm paths), and zero extents in batch, m, n and k.
+  const std::vector<std::pair<Shape, Shape>> shapes{
+      {{3, 2, 4}, {3, 4, 5}}, {{2, 1, 3, 4}, {5, 4, 6}}, {{4}, {2, 4, 3}},    {{2, 3, 4}, {4}},
+      {{1, 3, 4}, {2, 4, 2}}, {{5, 3, 4}, {4, 2}},       {{3, 4}, {2, 4, 5}}, {{2, 2, 2}, {2, 2}},
+      {{2, 1, 1, 3}, {3, 3, 1}}, {{3}, {2, 1, 3, 2}},    {{2, 3, 1}, {2, 1, 4}},
+      {{0, 3, 4}, {4, 2}},    {{2, 1, 3, 4}, {0, 4, 2}}, {{2, 3, 0}, {2, 0, 4}}, {{2, 0, 3}, {3, 4}},
+      {{2, 3, 4}, {1, 4, 0}}, {{0}, {2, 0, 3}},          {{1, 3, 0}, {0, 2}}};
+  for (const auto& [sa, sb] : shapes) {
+    CAPTURE(shape_str(sa));
+    CAPTURE(shape_str(sb));
+    const Array a = sample(sa, -1.0, 1.0, 3), b = sample(sb, -1.0, 1.0, 5);
+    check_close(matmul(Tensor(a), Tensor(b)).value(), ref_batched_matmul(a, b));
+  }
+  CHECK(matmul(Tensor(sample({2, 1, 3, 4})), Tensor(sample({5, 4, 6}))).shape() == Shape{2, 5, 3, 6});
+  CHECK(matmul(Tensor(sample({4})), Tensor(sample({2, 4, 3}))).shape() == Shape{2, 3});
+  CHECK(matmul(Tensor(sample({2, 3, 4})), Tensor(sample({4}))).shape() == Shape{2, 3});
+  CHECK(matmul(Tensor(sample({2, 3, 0})), Tensor(sample({2, 0, 4}))).shape() == Shape{2, 3, 4});
+
+  // First and second derivatives: plain and broadcast batches, 1-D operands on either side, 2-D against batched
+  // (whose cotangents are summed over the batch), and batched results inside nonlinearities.
+  const std::vector<std::pair<Shape, Shape>> grad_shapes{
+      {{2, 2, 3}, {2, 3, 2}}, {{2, 1, 2, 3}, {3, 3, 2}}, {{1, 2, 3}, {2, 3, 2}}, {{3}, {2, 3, 2}},
+      {{2, 2, 3}, {3}},       {{3, 2, 3}, {3, 2}},       {{2, 3}, {2, 3, 2}}};
+  for (const auto& [sa, sb] : grad_shapes) {
+    CAPTURE(shape_str(sa));
+    CAPTURE(shape_str(sb));
+    XGRAD_CHECK_GRADS([](const Tensor& x, const Tensor& y) { return matmul(x, y); },
+                      std::make_tuple(Tensor(sample(sa, -1.0, 1.0, 3)), Tensor(sample(sb, -1.0, 1.0, 5))));
+    XGRAD_CHECK_GRADS([](const Tensor& x, const Tensor& y) { return tanh(matmul(x, y)); },
+                      std::make_tuple(Tensor(sample(sa, -1.0, 1.0, 7)), Tensor(sample(sb, -1.0, 1.0, 8))));
+  }
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return tanh(matmul(x, transpose(x, {0, 2, 1}))); },
+                    Tensor(sample({2, 2, 3})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return matmul(matmul(x, x), x); }, Tensor(sample({2, 2, 2})));
+  XGRAD_CHECK_GRADS([](const Tensor& x, const Tensor& w) { return sin(matmul(tanh(matmul(x, w)), w)); },
+                    std::make_tuple(Tensor(sample({2, 1, 2, 2})), Tensor(sample({3, 2, 2}, -1.0, 1.0, 9))));
+  // The gradient of sum(x @ W) over a batch sums the batch: d/dW = sum_i x_i^T 1.
+  const Array x = sample({4, 3, 2}), w = sample({2, 5}, -1.0, 1.0, 6);
+  const Tensor gw = grad([&](const Tensor& v) { return sum(matmul(Tensor(x), v)); })(Tensor(w));
+  Array want = xt::zeros<double>({2, 5});
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::size_t r = 0; r < 3; ++r)
+      for (std::size_t q = 0; q < 2; ++q)
+        for (std::size_t j = 0; j < 5; ++j) want(q, j) += x(i, r, q);
+  check_close(gw.value(), want);
+
+  CHECK_THROWS_WITH_AS(matmul(Tensor(sample({2, 3, 4})), Tensor(sample({2, 5, 2}))),
+                       doctest::Contains("xgrad::matmul: shapes (2,3,4) and (2,5,2) are not aligned"), ShapeError);
+  CHECK_THROWS_WITH_AS(matmul(Tensor(sample({4})), Tensor(sample({2, 3, 2}))),
+                       doctest::Contains("xgrad::matmul: shapes (4) and (2,3,2)"), ShapeError);
+  CHECK_THROWS_WITH_AS(matmul(Tensor(sample({2, 3, 4})), Tensor(sample({3}))),
+                       doctest::Contains("xgrad::matmul: shapes (2,3,4) and (3)"), ShapeError);
+  CHECK_THROWS_WITH_AS(matmul(Tensor(sample({2, 3, 4})), Tensor(sample({3, 4, 5}))),
+                       doctest::Contains("xgrad::matmul: shapes (2,3,4) and (3,4,5)"), ShapeError);
+  CHECK_THROWS_WITH_AS(matmul(Tensor(sample({2, 1, 3, 4})), Tensor(sample({3, 3, 4, 5}))),
+                       doctest::Contains("shapes (2,1,3,4) and (3,3,4,5): batch dimensions (2,1) and (3,3)"),
+                       ShapeError);
+  CHECK_THROWS_WITH_AS(matmul(Tensor(2.0), Tensor(sample({2, 2, 2}))),
+                       doctest::Contains("xgrad::matmul: operands must be at least 1-D, got shapes () and (2,2,2)"),
+                       ShapeError);
+  CHECK_THROWS_WITH_AS(matmul(Tensor(sample({2, 2, 2})), Tensor(3.0)), doctest::Contains("(2,2,2) and ()"),
+                       ShapeError);
+  // dot stays at most 2-D, as documented.
+  CHECK_THROWS_WITH_AS(dot(Tensor(sample({2, 2, 2})), Tensor(sample({2, 2}))), doctest::Contains("xgrad::dot"),
+                       ShapeError);
 }
 
 TEST_CASE("dot and outer") {

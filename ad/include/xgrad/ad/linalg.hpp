@@ -4,8 +4,12 @@
 
 namespace xgrad {
 
-/// numpy.matmul for 1-D and 2-D operands (a 1-D operand is a row on the left, a column on the right).
-/// The forward and both adjoints are single gemm calls with transpose flags; no transpose is copied.
+/// numpy.matmul. A 1-D operand is a row on the left, a column on the right (the added axis is dropped from the
+/// result); with an operand of ndim > 2, the leading axes are batch axes, broadcast as numpy does:
+/// (2,1,3,4) @ (5,4,6) -> (2,5,3,6). 0-d operands, misaligned inner extents and batch axes that do not broadcast
+/// throw ShapeError. Forward and adjoints are gemm calls with transpose flags (one per batch element, or one in all
+/// when the batch folds into a matrix extent, as for (B,m,k) @ (k,n)); no transpose and no broadcast is copied,
+/// and a broadcast operand's cotangent is accumulated straight into its own shape.
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// numpy.dot: inner product of 1-D operands (a 0-d result), matmul otherwise; a 0-d operand scales.
 Tensor dot(const Tensor& a, const Tensor& b);
