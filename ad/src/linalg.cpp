@@ -25,7 +25,7 @@ using ad::Node;
 namespace {
 
 // c (m, n) = op(a) op(b) + beta c on dense row-major slices (a stored (m, k), or (k, m) when ta; b likewise), for
-// m, n, k > 0: gemm's calls, on slices and with beta (gemm keeps its own, so the 2-D path is untouched).
+// m, n, k > 0; the one place BLAS is called for matmul, 2-D and batched.
 // Matrix-vector products go to gemv: dgemm would pack (copy) the whole matrix on every call.
 inline void gemm_kernel(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a,
                         const double* b, double beta, double* c) {
@@ -56,17 +56,8 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
                      " != " + std::to_string(kb) + ")");
   // Allocated in place and not zeroed: gemm with beta = 0 writes every element (only k = 0 needs the zeros).
   auto c = ad::cache::take(Array::shape_type{m, n});
-  // Matrix-vector products go to gemv: dgemm would pack (copy) the whole matrix on every call.
-  if (n == 1 && m && k)
-    cblas_dgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, static_cast<int>(as[0]), static_cast<int>(as[1]), 1.0,
-                a.value().data(), static_cast<int>(as[1]), b.value().data(), 1, 0.0, c->data(), 1);
-  else if (m == 1 && n && k)  // c^T = op(b)^T a^T
-    cblas_dgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, static_cast<int>(bs[0]), static_cast<int>(bs[1]), 1.0,
-                b.value().data(), static_cast<int>(bs[1]), a.value().data(), 1, 0.0, c->data(), 1);
-  else if (m && n && k)
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-                static_cast<int>(n), static_cast<int>(k), 1.0, a.value().data(), static_cast<int>(as[1]),
-                b.value().data(), static_cast<int>(bs[1]), 0.0, c->data(), static_cast<int>(n));
+  if (m && n && k)
+    gemm_kernel(ta, tb, m, n, k, a.value().data(), b.value().data(), 0.0, c->data());
   else
     std::fill(c->begin(), c->end(), 0.0);
   return make("matmul", std::shared_ptr<const Array>(std::move(c)), {a, b},
@@ -136,7 +127,7 @@ Tensor bmm(const Tensor& a, const Tensor& b, bool ta, bool tb, const Shape& targ
   Array::shape_type cs(target.begin(), target.end());
   cs.push_back(m);
   cs.push_back(n);
-  auto c = std::make_shared<Array>(cs);
+  auto c = ad::cache::take(cs);
   const std::size_t count = shape_size(full), na = shape_size(ba), nb = shape_size(bb), nc = shape_size(target);
   const double *A = av.data(), *B = bv.data();
   double* C = c->data();
