@@ -3,8 +3,11 @@
 //
 //   BM_W2_xgrad_forward          the loss on plain Tensors (no transform, no tape)
 //   BM_W2_xgrad_value_and_grad   loss and gradient for all six parameters through xgrad::value_and_grad
+//   BM_W2_xgrad_linear_*         the same with each layer spelled xgrad::linear(h, W, b) (the fused x W + b)
 //   BM_W2_baseline_forward       hand-written: cblas_dgemm (bias pre-filled, beta = 1) + tanh loops
 //   BM_W2_baseline_grad          hand-written forward + backward: gemms with transpose flags, fused loops
+//   BM_W2_baseline_*_vtanh       the same with the tanh loops through libmvec's vector tanh, as xgrad's tanh op
+//                                computes it (bench::vtanh): the baseline at equal math
 //
 // Targets: gradient/forward <= 2.5 for xgrad, and xgrad's gradient at or below the baseline's in absolute time.
 // The six gradients are compared once with the baseline's, outside the timed loop (tolerance 1e-10).
@@ -53,6 +56,13 @@ Tensor loss(const Mlp& p, const Tensor& X, const Tensor& T) {
   return xgrad::mse(xgrad::matmul(h2, p.W3) + p.b3, T);
 }
 
+// The same network with the fused dense layer.
+Tensor loss_linear(const Mlp& p, const Tensor& X, const Tensor& T) {
+  const Tensor h1 = xgrad::tanh(xgrad::linear(X, p.W1, p.b1));
+  const Tensor h2 = xgrad::tanh(xgrad::linear(h1, p.W2, p.b2));
+  return xgrad::mse(xgrad::linear(h2, p.W3, p.b3), T);
+}
+
 // The hand-written network. All buffers are allocated once; row-major throughout.
 struct Baseline {
   std::vector<double> H1 = std::vector<double>(kBatch * kHid), H2 = std::vector<double>(kBatch * kHid),
@@ -71,7 +81,9 @@ struct Baseline {
                 static_cast<int>(k), 1.0, A, static_cast<int>(k), B, static_cast<int>(n), 1.0, C,
                 static_cast<int>(n));
   }
-  static void tanh_inplace(double* x, std::size_t n) {
+  bool vector_tanh = false;  // the tanh loops through bench::vtanh (libmvec, as xgrad) instead of std::tanh
+  void tanh_inplace(double* x, std::size_t n) const {
+    if (vector_tanh) return bench::vtanh(x, x, n);
     for (std::size_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
   }
 
@@ -127,22 +139,25 @@ struct Baseline {
 
 std::string check() {
   const Data& d = data();
-  auto [v, g] = xgrad::value_and_grad(loss)(d.params(), Tensor(d.X), Tensor(d.T));
   Baseline base;
   const double s = base.value_and_grad(d);
-  struct Item {
-    const char* name;
-    const Tensor& got;
-    const std::vector<double>& want;
-  };
-  const Item items[] = {{"W1", g.W1, base.dW1}, {"b1", g.b1, base.db1}, {"W2", g.W2, base.dW2},
-                        {"b2", g.b2, base.db2}, {"W3", g.W3, base.dW3}, {"b3", g.b3, base.db3}};
   std::string error;
-  if (bench::max_err(&v.value()(), &s, 1) > 1e-10) error += " value";
-  for (const Item& it : items) {
-    const bool same = it.got.size() == it.want.size() &&
-                      bench::max_err(it.got.value().data(), it.want.data(), it.want.size()) <= 1e-10;
-    if (!same) error += std::string(" d") + it.name;
+  for (auto* f : {&loss, &loss_linear}) {
+    auto [v, g] = xgrad::value_and_grad(*f)(d.params(), Tensor(d.X), Tensor(d.T));
+    struct Item {
+      const char* name;
+      const Tensor& got;
+      const std::vector<double>& want;
+    };
+    const Item items[] = {{"W1", g.W1, base.dW1}, {"b1", g.b1, base.db1}, {"W2", g.W2, base.dW2},
+                          {"b2", g.b2, base.db2}, {"W3", g.W3, base.dW3}, {"b3", g.b3, base.db3}};
+    const char* spelling = f == &loss ? " [matmul + b]" : " [linear]";
+    if (bench::max_err(&v.value()(), &s, 1) > 1e-10) (error += spelling) += " value";
+    for (const Item& it : items) {
+      const bool same = it.got.size() == it.want.size() &&
+                        bench::max_err(it.got.value().data(), it.want.data(), it.want.size()) <= 1e-10;
+      if (!same) ((error += spelling) += " d") += it.name;
+    }
   }
   return error.empty() ? error : "W2: xgrad and the baseline disagree (tolerance 1e-10) in:" + error;
 }
@@ -176,9 +191,32 @@ void BM_W2_xgrad_value_and_grad(benchmark::State& state) {
   }
 }
 
-void BM_W2_baseline_forward(benchmark::State& state) {
+void BM_W2_xgrad_linear_forward(benchmark::State& state) {
+  const Data& d = data();
+  const Mlp p = d.params();
+  const Tensor X(d.X), T(d.T);
+  for (auto _ : state) {
+    Tensor r = loss_linear(p, X, T);
+    benchmark::DoNotOptimize(r);
+  }
+}
+
+void BM_W2_xgrad_linear_value_and_grad(benchmark::State& state) {
+  if (!verified(state)) return;
+  const Data& d = data();
+  const Mlp p = d.params();
+  const Tensor X(d.X), T(d.T);
+  auto vg = xgrad::value_and_grad(loss_linear);
+  for (auto _ : state) {
+    auto r = vg(p, X, T);
+    benchmark::DoNotOptimize(r);
+  }
+}
+
+void baseline_forward(benchmark::State& state, bool vector_tanh) {
   const Data& d = data();
   Baseline base;
+  base.vector_tanh = vector_tanh;
   for (auto _ : state) {
     double s = base.forward(d);
     benchmark::DoNotOptimize(s);
@@ -186,10 +224,11 @@ void BM_W2_baseline_forward(benchmark::State& state) {
   }
 }
 
-void BM_W2_baseline_grad(benchmark::State& state) {
+void baseline_grad(benchmark::State& state, bool vector_tanh) {
   if (!verified(state)) return;
   const Data& d = data();
   Baseline base;
+  base.vector_tanh = vector_tanh;
   for (auto _ : state) {
     double s = base.value_and_grad(d);
     benchmark::DoNotOptimize(s);
@@ -198,11 +237,20 @@ void BM_W2_baseline_grad(benchmark::State& state) {
   }
 }
 
+void BM_W2_baseline_forward(benchmark::State& state) { baseline_forward(state, false); }
+void BM_W2_baseline_grad(benchmark::State& state) { baseline_grad(state, false); }
+void BM_W2_baseline_forward_vtanh(benchmark::State& state) { baseline_forward(state, true); }
+void BM_W2_baseline_grad_vtanh(benchmark::State& state) { baseline_grad(state, true); }
+
 }  // namespace
 
 BENCHMARK(BM_W2_xgrad_forward)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_W2_xgrad_value_and_grad)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_W2_xgrad_linear_forward)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_W2_xgrad_linear_value_and_grad)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_W2_baseline_forward)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_W2_baseline_grad)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_W2_baseline_forward_vtanh)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_W2_baseline_grad_vtanh)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

@@ -6,6 +6,8 @@
 //   BM_W1_xgrad_forward          the same ops on plain Tensors, outside any transform (no tape): op cost alone
 //   BM_W1_baseline_grad          hand-written forward (storing the 1000 intermediate y) + reverse sweep, raw arrays
 //   BM_W1_baseline_forward       hand-written forward only
+//   BM_W1_baseline_*_vtanh       the same with tanh through libmvec's vector tanh, as xgrad's tanh op computes it
+//                                (bench::vtanh): the baseline at equal math, so the difference is the AD overhead
 //
 // The gradients of xgrad and of the baseline are compared once, outside the timed loop (tolerance 1e-10).
 #include <array>
@@ -54,11 +56,23 @@ struct Baseline {
   std::vector<double> ys = std::vector<double>((kSteps + 1) * kDim);
   std::array<double, kDim> ga{}, gb{}, g{};
 
+  bool vector_tanh = false;  // tanh through bench::vtanh (libmvec, as xgrad) instead of std::tanh
+
+  // yn = tanh(y a + b) over the 16 lanes.
+  void step(const double* y, const double* a, const double* b, double* yn) const {
+    if (!vector_tanh) {
+      for (std::size_t i = 0; i < kDim; ++i) yn[i] = std::tanh(y[i] * a[i] + b[i]);
+      return;
+    }
+    std::array<double, kDim> z;
+    for (std::size_t i = 0; i < kDim; ++i) z[i] = y[i] * a[i] + b[i];
+    bench::vtanh(z.data(), yn, kDim);
+  }
+
   double forward(const double* x, const double* a, const double* b) {
     std::array<double, kDim> y;
     for (std::size_t i = 0; i < kDim; ++i) y[i] = x[i];
-    for (std::size_t k = 0; k < kSteps; ++k)
-      for (std::size_t i = 0; i < kDim; ++i) y[i] = std::tanh(y[i] * a[i] + b[i]);
+    for (std::size_t k = 0; k < kSteps; ++k) step(y.data(), a, b, y.data());
     double s = 0.0;
     for (double v : y) s += v;
     return s;
@@ -68,9 +82,7 @@ struct Baseline {
     double* y = ys.data();
     for (std::size_t i = 0; i < kDim; ++i) y[i] = x[i];
     for (std::size_t k = 0; k < kSteps; ++k) {
-      const double* yk = y + k * kDim;
-      double* yn = y + (k + 1) * kDim;
-      for (std::size_t i = 0; i < kDim; ++i) yn[i] = std::tanh(yk[i] * a[i] + b[i]);
+      step(y + k * kDim, a, b, y + (k + 1) * kDim);
     }
     double s = 0.0;
     for (std::size_t i = 0; i < kDim; ++i) s += y[kSteps * kDim + i];
@@ -137,10 +149,11 @@ void BM_W1_xgrad_forward(benchmark::State& state) {
   state.counters["time_per_op"] = bench::time_per_op(kOps);
 }
 
-void BM_W1_baseline_grad(benchmark::State& state) {
+void baseline_grad(benchmark::State& state, bool vector_tanh) {
   if (!verified(state)) return;
   const Data& d = data();
   Baseline base;
+  base.vector_tanh = vector_tanh;
   for (auto _ : state) {
     double s = base.value_and_grad(d.x.data(), d.a.data(), d.b.data());
     benchmark::DoNotOptimize(s);
@@ -151,9 +164,10 @@ void BM_W1_baseline_grad(benchmark::State& state) {
   state.counters["time_per_op"] = bench::time_per_op(kOps);
 }
 
-void BM_W1_baseline_forward(benchmark::State& state) {
+void baseline_forward(benchmark::State& state, bool vector_tanh) {
   const Data& d = data();
   Baseline base;
+  base.vector_tanh = vector_tanh;
   for (auto _ : state) {
     double s = base.forward(d.x.data(), d.a.data(), d.b.data());
     benchmark::DoNotOptimize(s);
@@ -161,11 +175,18 @@ void BM_W1_baseline_forward(benchmark::State& state) {
   state.counters["time_per_op"] = bench::time_per_op(kOps);
 }
 
+void BM_W1_baseline_grad(benchmark::State& state) { baseline_grad(state, false); }
+void BM_W1_baseline_forward(benchmark::State& state) { baseline_forward(state, false); }
+void BM_W1_baseline_grad_vtanh(benchmark::State& state) { baseline_grad(state, true); }
+void BM_W1_baseline_forward_vtanh(benchmark::State& state) { baseline_forward(state, true); }
+
 }  // namespace
 
 BENCHMARK(BM_W1_xgrad_value_and_grad)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_W1_xgrad_forward)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_W1_baseline_grad)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_W1_baseline_forward)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_W1_baseline_grad_vtanh)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_W1_baseline_forward_vtanh)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

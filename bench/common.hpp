@@ -7,6 +7,9 @@
 #include <string>
 
 #include <benchmark/benchmark.h>
+#if XGRAD_HAVE_LIBMVEC
+#include <immintrin.h>
+#endif
 
 #include "xgrad/core/array.hpp"
 
@@ -43,6 +46,24 @@ inline bool agree(benchmark::State& state, const char* what, const double* got, 
                        " (tolerance " + std::to_string(tol) + ")")
                           .c_str());
   return false;
+}
+
+/// y = tanh(x) as xgrad's tanh op computes it (ad/src/vmath.hpp): glibc's 4-lane vector tanh (libmvec) when the
+/// build found it and the CPU has AVX2, std::tanh otherwise. Baselines that use it compare xgrad against
+/// hand-written code at equal math, isolating the cost of differentiation itself.
+#if XGRAD_HAVE_LIBMVEC
+extern "C" __attribute__((target("avx2"))) __m256d _ZGVdN4v_tanh(__m256d);
+__attribute__((target("avx2"))) inline void tanh_avx2(const double* x, double* y, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_tanh(_mm256_loadu_pd(x + i)));
+  for (; i < n; ++i) y[i] = std::tanh(x[i]);
+}
+#endif
+inline void vtanh(const double* x, double* y, std::size_t n) {
+#if XGRAD_HAVE_LIBMVEC
+  if (__builtin_cpu_supports("avx2")) return tanh_avx2(x, y, n);
+#endif
+  for (std::size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
 }
 
 }  // namespace bench

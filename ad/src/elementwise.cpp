@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "kernels.hpp"
+#include "vmath.hpp"
 #include "xgrad/ad/manipulation.hpp"
 #include "xgrad/ad/tape.hpp"
 
@@ -23,9 +24,15 @@ using kernels::map2;
 namespace {
 
 // g_i -> f(g_i, x_i, y_i) for a unary node (x its input, y its output; all three have one shape).
+// When the sweep holds the only reference to g, g is overwritten in place: nothing else can observe it, and a
+// fresh buffer would only add memory traffic.
 template <class F>
 Tensor fused(const Tensor& g, const Node& n, F f) {
-  return Tensor(kernels::map3(g.value(), n.in(0).value(), n.out().value(), f));
+  if (g.shared_value().use_count() != 1) return Tensor(kernels::map3(g.value(), n.in(0).value(), n.out().value(), f));
+  double* o = const_cast<Array&>(g.value()).data();  // every array is created non-const
+  const double *x = n.in(0).value().data(), *y = n.out().value().data();
+  for (std::size_t i = 0, size = g.size(); i < size; ++i) o[i] = f(o[i], x[i], y[i]);
+  return g;
 }
 // The cotangent g of a broadcasting op, summed back to input i's shape.
 Tensor to_input(const Tensor& g, const Node& n, std::size_t i) {
@@ -121,7 +128,7 @@ Tensor operator/(double c, const Tensor& x) {
 // --- unary math ------------------------------------------------------------------------------------------------
 
 Tensor exp(const Tensor& x) {
-  return make("exp", map1(x.value(), [](double a) { return std::exp(a); }), {x},
+  return make("exp", kernels::map_all(x.value(), vmath::exp), {x},
               [](const Node& n, const Tensor& g, Grads& d) { d(0, g * n.out()); });
 }
 Tensor log(const Tensor& x) {
@@ -194,7 +201,7 @@ Tensor tan(const Tensor& x) {
               });
 }
 Tensor tanh(const Tensor& x) {
-  return make("tanh", map1(x.value(), [](double a) { return std::tanh(a); }), {x},
+  return make("tanh", kernels::map_all(x.value(), vmath::tanh), {x},
               [](const Node& n, const Tensor& g, Grads& d) {
                 if (!d.recording()) return d(0, fused(g, n, [](double g, double, double y) { return g * (1 - y * y); }));
                 d(0, g * (1.0 - square(n.out())));

@@ -93,6 +93,13 @@ Value map1(const Array& a, F f) {
   return r;
 }
 
+// y = f(x) by a function that takes the whole array (the vectorised exp and tanh of vmath.hpp).
+inline Value map_all(const Array& a, void (*f)(const double*, double*, std::size_t)) {
+  auto r = alloc(a.shape());
+  f(a.data(), r->data(), a.size());
+  return r;
+}
+
 template <class F>
 Value map2(const char* op, const Array& a, const Array& b, F f) {
   if (same_shape(a, b)) {

@@ -236,6 +236,31 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return c;
 }
 
+Tensor linear(const Tensor& x, const Tensor& W, const Tensor& b) {
+  if (W.ndim() != 2 || (x.ndim() != 1 && x.ndim() != 2) || b.ndim() != 1 || x.shape().back() != W.shape()[0] ||
+      b.shape()[0] != W.shape()[1]) {
+    std::string msg = "xgrad::linear: needs x (n, in) or (in,), W (in, out) and b (out,); got ";
+    msg += shape_str(x.shape());
+    msg += ", ";
+    msg += shape_str(W.shape());
+    msg += " and ";
+    msg += shape_str(b.shape());
+    throw ShapeError(msg);
+  }
+  if (x.ndim() == 1) return reshape(linear(reshape(x, {1, -1}), W, b), {-1});
+  const std::size_t m = x.shape()[0], k = W.shape()[0], n = W.shape()[1];
+  // The bias fills the rows, then gemm adds x W to them (beta = 1): no zeroing pass, no separate addition.
+  auto c = ad::cache::take(Array::shape_type{m, n});
+  for (std::size_t i = 0; i < m; ++i) std::copy(b.value().data(), b.value().data() + n, c->data() + i * n);
+  if (m && n && k) gemm_kernel(false, false, m, n, k, x.value().data(), W.value().data(), 1.0, c->data());
+  return make("linear", std::shared_ptr<const Array>(std::move(c)), {x, W, b},
+              [](const Node& nd, const Tensor& g, Grads& d) {
+                if (d.needs(0)) d(0, gemm(g, nd.in(1), false, true));  // g W^T
+                if (d.needs(1)) d(1, gemm(nd.in(0), g, true, false));  // x^T g
+                if (d.needs(2)) d(2, sum(g, {0}));
+              });
+}
+
 Tensor dot(const Tensor& a, const Tensor& b) {
   if (a.ndim() == 0 || b.ndim() == 0) return a * b;
   if (a.ndim() > 2 || b.ndim() > 2)

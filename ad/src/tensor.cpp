@@ -1,5 +1,7 @@
 #include "xgrad/ad/tensor.hpp"
 
+#include <string>
+
 #include <xtensor/xio.hpp>
 
 #include "xgrad/ad/access.hpp"
@@ -22,9 +24,12 @@ Tensor::Tensor(std::shared_ptr<const Array> v) : value_(std::move(v)) {
 }
 
 double Tensor::item() const {
-  if (value_->size() != 1)
-    throw MisuseError("xgrad::Tensor::item: the tensor has shape " + shape_str(shape()) +
-                      "; item() needs exactly one element");
+  if (value_->size() != 1) {
+    std::string msg = "xgrad::Tensor::item: the tensor has shape ";
+    msg += shape_str(shape());
+    msg += "; item() needs exactly one element";
+    throw MisuseError(msg);
+  }
   return *value_->data();
 }
 

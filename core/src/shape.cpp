@@ -87,8 +87,10 @@ Array unbroadcast(const Array& g, const Shape& from) {
     out.data()[0] = acc;
     return out;
   }
-  if (n_out > 0 && from.size() <= to.size() &&
-      std::equal(from.begin(), from.end(), to.end() - static_cast<std::ptrdiff_t>(from.size()))) {
+  // Leading 1-extents of `from` (keepdims over the batch) do not change its layout.
+  const auto core = std::find_if(from.begin(), from.end(), [](std::size_t e) { return e != 1; });
+  const auto core_size = static_cast<std::ptrdiff_t>(from.end() - core);
+  if (n_out > 0 && std::equal(core, from.end(), to.end() - core_size)) {
     // Only leading axes are summed (a bias broadcast over a batch): add rows of length n_out.
     Array out = xt::zeros<double>(from);
     double* o = out.data();

@@ -172,6 +172,38 @@ TEST_CASE("matmul: n-d operands (batched, broadcast batch axes, 1-D promotion); 
                        ShapeError);
 }
 
+TEST_CASE("linear: x W + b by loops, 2-D and 1-D x; derivatives of all three operands; errors") {
+  struct Case {
+    Shape x, W;
+  };
+  for (const Case& c : {Case{{5, 3}, {3, 4}}, Case{{3}, {3, 4}}, Case{{6, 4}, {4, 1}}, Case{{1, 4}, {4, 3}},
+                        Case{{0, 3}, {3, 2}}, Case{{2, 0}, {0, 3}}}) {
+    CAPTURE(shape_str(c.x));
+    CAPTURE(shape_str(c.W));
+    const Array x = sample(c.x, -1, 1, 5), W = sample(c.W, -1, 1, 6), b = sample({c.W[1]}, -1, 1, 7);
+    Array want = ref_matmul(x, W);
+    for (std::size_t i = 0; i < want.size(); ++i) want.data()[i] += b.data()[i % c.W[1]];
+    check_close(linear(Tensor(x), Tensor(W), Tensor(b)).value(), want, 1e-12);
+    if (x.size() == 0 || W.size() == 0) continue;
+    XGRAD_CHECK_GRADS([](const Tensor& x, const Tensor& W, const Tensor& b) { return tanh(linear(x, W, b)); },
+                      std::make_tuple(Tensor(x), Tensor(W), Tensor(b)));
+  }
+  // Its gradient is the one of the unfused spelling, also inside a composition.
+  const Tensor x(sample({4, 3}, -1, 1, 8)), W(sample({3, 5}, -1, 1, 9)), b(sample({5}, -1, 1, 10));
+  auto fused = [](const Tensor& x, const Tensor& W, const Tensor& b) { return sum(square(tanh(linear(x, W, b)))); };
+  auto plain = [](const Tensor& x, const Tensor& W, const Tensor& b) {
+    return sum(square(tanh(matmul(x, W) + b)));
+  };
+  check_close(grad(fused)(x, W, b).value(), grad(plain)(x, W, b).value(), 1e-12);
+  check_close(hvp([&](const Tensor& w) { return fused(x, w, b); }, W, Tensor(sample({3, 5}, -1, 1, 11))).value(),
+              hvp([&](const Tensor& w) { return plain(x, w, b); }, W, Tensor(sample({3, 5}, -1, 1, 11))).value(),
+              1e-10);
+  CHECK_THROWS_WITH_AS(linear(x, Tensor(sample({4, 5})), b), doctest::Contains("(4,3), (4,5) and (5)"), ShapeError);
+  CHECK_THROWS_WITH_AS(linear(x, W, Tensor(sample({4}))), doctest::Contains("xgrad::linear"), ShapeError);
+  CHECK_THROWS_AS(linear(x, W, Tensor(sample({1, 5}))), ShapeError);
+  CHECK_THROWS_AS(linear(Tensor(sample({2, 4, 3})), W, b), ShapeError);
+}
+
 TEST_CASE("dot and outer") {
   const Tensor u(Array{1.0, 2.0, 3.0}), v(Array{4.0, -5.0, 6.0});
   const Tensor d = dot(u, v);

@@ -1,5 +1,5 @@
 #pragma once
-// Linear algebra: dot, matmul, outer, and dense solve / cholesky with their adjoints (BLAS and LAPACK).
+// Linear algebra: dot, matmul, linear (x W + b), outer, and dense solve / cholesky with their adjoints (BLAS and LAPACK).
 #include "xgrad/ad/tensor.hpp"
 
 namespace xgrad {
@@ -11,6 +11,10 @@ namespace xgrad {
 /// when the batch folds into a matrix extent, as for (B,m,k) @ (k,n)); no transpose and no broadcast is copied,
 /// and a broadcast operand's cotangent is accumulated straight into its own shape.
 Tensor matmul(const Tensor& a, const Tensor& b);
+/// x @ W + b, a dense layer: x of shape (n, in) or (in,), W (in, out) (JAX's layout; torch.nn.functional.linear
+/// takes W transposed), b (out,). The same as matmul(x, W) + b, in one gemm that accumulates onto the bias
+/// (one pass over the output less). Adjoints: dx = g W^T, dW = x^T g (gemm with flags), db = the column sums of g.
+Tensor linear(const Tensor& x, const Tensor& W, const Tensor& b);
 /// numpy.dot: inner product of 1-D operands (a 0-d result), matmul otherwise; a 0-d operand scales.
 Tensor dot(const Tensor& a, const Tensor& b);
 /// Outer product of the flattened operands: shape (a.size(), b.size()).
