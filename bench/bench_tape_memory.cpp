@@ -8,7 +8,10 @@
 //       allocs_per_op     operator new calls during the call / N (fwd_allocs_per_op: during the forward only)
 //       nodes             ad::tape_size() at the end of the forward (the tape's peak)
 //       sizeof_node       sizeof(xgrad::ad::Node); sizeof_array: sizeof(xgrad::Array), the object behind a value
-//     Steady state: the tape keeps one chunk of nodes warm between transforms, so it is counted in "before".
+//     These are measured cold: value cache off (xgrad/ad/value_cache.hpp), and the tape keeps one chunk of nodes
+//     between transforms, counted in "before".
+//       warm_bytes_per_op, warm_allocs_per_op: the same with the default cache, after a call that filled it
+//       (arrays and tape chunks are reused, so a repeated call allocates almost nothing)
 //   BM_tape_flat_memory      after one warm-up call, 10^5 calls of value_and_grad on a 10-step y <- tanh(y a + b)
 //       live_before, live_after, leaked_bytes = live_after - live_before (must be 0;
 //       the label says "flat" or "LEAK")
@@ -139,9 +142,12 @@ void BM_tape_bytes_per_op(benchmark::State& state) {
     probe.calls = counting::calls.load(std::memory_order_relaxed);
     return loss;
   });
-  benchmark::DoNotOptimize(vg(a, x));  // warm-up: the thread's tape and its first chunk exist from now on
-  std::int64_t peak = 0, fwd = 0, calls = 0, fwd_calls = 0;
-  for (auto _ : state) {
+  // One measured call: peak and forward-end live bytes, and operator new calls, relative to before the call.
+  struct Figures {
+    std::int64_t peak = 0, fwd = 0, calls = 0, fwd_calls = 0;
+  };
+  auto measure = [&] {
+    Figures f;
     const std::int64_t before = counting::live_now();
     const std::int64_t calls_before = counting::calls.load(std::memory_order_relaxed);
     counting::peak.store(before, std::memory_order_relaxed);
@@ -149,16 +155,31 @@ void BM_tape_bytes_per_op(benchmark::State& state) {
       auto r = vg(a, x);
       benchmark::DoNotOptimize(r);
     }
-    peak = counting::peak.load(std::memory_order_relaxed) - before;
-    fwd = probe.live - before;
-    calls = counting::calls.load(std::memory_order_relaxed) - calls_before;
-    fwd_calls = probe.calls - calls_before;
-  }
+    f.peak = counting::peak.load(std::memory_order_relaxed) - before;
+    f.fwd = probe.live - before;
+    f.calls = counting::calls.load(std::memory_order_relaxed) - calls_before;
+    f.fwd_calls = probe.calls - calls_before;
+    return f;
+  };
+  // Cold: value cache off, so every value and cotangent is a real allocation and the tape keeps one chunk between
+  // transforms (the warm-up call trims it): the memory a tape needs per op.
+  const std::size_t limit = xgrad::ad::value_cache_limit();
+  xgrad::ad::set_value_cache_limit(0);
+  benchmark::DoNotOptimize(vg(a, x));  // warm-up: the thread's tape and its first chunk exist from now on
+  Figures cold;
+  for (auto _ : state) cold = measure();
+  // Warm: the default cache, after one call has filled it: what a repeated call adds on top of what it reuses.
+  xgrad::ad::set_value_cache_limit(limit);
+  benchmark::DoNotOptimize(vg(a, x));
+  const Figures warm = measure();
+  const std::int64_t peak = cold.peak, fwd = cold.fwd, calls = cold.calls, fwd_calls = cold.fwd_calls;
   const double ops = static_cast<double>(n);
   state.counters["bytes_per_op"] = static_cast<double>(peak) / ops;
   state.counters["fwd_bytes_per_op"] = static_cast<double>(fwd) / ops;
   state.counters["allocs_per_op"] = static_cast<double>(calls) / ops;
   state.counters["fwd_allocs_per_op"] = static_cast<double>(fwd_calls) / ops;
+  state.counters["warm_bytes_per_op"] = static_cast<double>(warm.peak) / ops;
+  state.counters["warm_allocs_per_op"] = static_cast<double>(warm.calls) / ops;
   state.counters["nodes"] = static_cast<double>(probe.nodes);
   state.counters["sizeof_node"] = static_cast<double>(sizeof(xgrad::ad::Node));
   state.counters["sizeof_array"] = static_cast<double>(sizeof(Array));

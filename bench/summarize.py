@@ -54,6 +54,11 @@ def main(paths):
             "yes" if xg <= 250e-9 else "no")
         row("W1 forward only (no tape), per op", fmt_time(xf), fmt_time(bf), f"{xf / bf:.1f}x", "", "")
         row("W1 tape + backward, per op (grad - fwd)", fmt_time(xg - xf), fmt_time(bg - bf), "", "", "")
+        if "BM_W1_baseline_grad_vtanh" in r:  # the baseline with xgrad's vector tanh: the same math
+            vg, vf = t("BM_W1_baseline_grad_vtanh") / ops, t("BM_W1_baseline_forward_vtanh") / ops
+            row("W1 value_and_grad vs baseline at equal math (vector tanh)", fmt_time(xg), fmt_time(vg),
+                f"{xg / vg:.1f}x", "", "")
+            row("W1 forward vs baseline at equal math", fmt_time(xf), fmt_time(vf), f"{xf / vf:.1f}x", "", "")
     if "BM_W2_xgrad_value_and_grad" in r:
         xg, xf = t("BM_W2_xgrad_value_and_grad"), t("BM_W2_xgrad_forward")
         bg, bf = t("BM_W2_baseline_grad"), t("BM_W2_baseline_forward")
@@ -62,6 +67,18 @@ def main(paths):
             "yes" if xg <= bg else "no")
         row("W2 ratio gradient / forward", f"{xg / xf:.2f}", f"{bg / bf:.2f}", "", "<= 2.5",
             "yes" if xg / xf <= 2.5 else "no")
+        if "BM_W2_xgrad_linear_value_and_grad" in r:
+            lg, lf = t("BM_W2_xgrad_linear_value_and_grad"), t("BM_W2_xgrad_linear_forward")
+            row("W2 value_and_grad, layers as linear(h, W, b)", fmt_time(lg), fmt_time(bg), f"{lg / bg:.2f}x",
+                "<= baseline's", "yes" if lg <= bg else "no")
+        if "BM_W2_baseline_grad_vtanh" in r:  # the baseline with xgrad's vector tanh: the same math
+            vg, vf = t("BM_W2_baseline_grad_vtanh"), t("BM_W2_baseline_forward_vtanh")
+            row("W2 forward vs baseline at equal math (vector tanh)", fmt_time(xf), fmt_time(vf), f"{xf / vf:.2f}x",
+                "", "")
+            row("W2 value_and_grad vs baseline at equal math", fmt_time(xg), fmt_time(vg), f"{xg / vg:.2f}x", "", "")
+            if "BM_W2_xgrad_linear_value_and_grad" in r:
+                row("W2 value_and_grad with linear vs baseline at equal math", fmt_time(lg), fmt_time(vg),
+                    f"{lg / vg:.2f}x", "", "")
     if "BM_W3_xgrad_value_and_grad" in r:
         xg, gemm = t("BM_W3_xgrad_value_and_grad"), t("BM_W3_baseline_forward_gemm")
         b3, xf = t("BM_W3_baseline_3gemm"), t("BM_W3_xgrad_forward")
@@ -76,7 +93,9 @@ def main(paths):
             f"{b['bytes_per_op']:.0f} B/op peak, {b['fwd_bytes_per_op']:.0f} B/op after forward; "
             f"{b['allocs_per_op']:.2f} allocs/op ({b['fwd_allocs_per_op']:.2f} forward); "
             f"{b['nodes']:.0f} nodes; sizeof(Node) = {b['sizeof_node']:.0f} B, "
-            f"sizeof(Array) = {b['sizeof_array']:.0f} B", "", "", "", "")
+            f"sizeof(Array) = {b['sizeof_array']:.0f} B (value cache off); with the cache warm: "
+            f"{b.get('warm_bytes_per_op', float('nan')):.0f} B/op, "
+            f"{b.get('warm_allocs_per_op', float('nan')):.3f} allocs/op", "", "", "", "")
     for name in (n for n in r if n.startswith("BM_tape_flat_memory")):
         b = r[name]
         row("tape, 10^5 value_and_grad calls",
