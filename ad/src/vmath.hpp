@@ -3,7 +3,8 @@
 // 4 lanes per call with AVX2 (2 with SSE2 otherwise), within 4 ulp of the exact result (libmvec's bound; measured
 // <= 3 ulp from libm's scalar results; same infinities, NaNs, signed zeros and subnormals). tanh is 2.6x (SSE2) to 5x
 // (AVX2) faster than the scalar loop, and it dominates the elementwise cost of tanh networks. Without libmvec, or
-// with -DXGRAD_USE_LIBMVEC=OFF, they are the scalar std::exp / std::tanh loops.
+// with -DXGRAD_USE_LIBMVEC=OFF, they are the scalar std::exp / std::tanh loops. At run time the environment variable
+// XGRAD_VMATH=scalar selects the scalar loops (libm's results, bit for bit), XGRAD_VMATH=sse2 the 2-lane path.
 #include <cstddef>
 
 namespace xgrad::vmath {

@@ -1,3 +1,6 @@
+#include <cstdlib>
+#include <string_view>
+
 #include "check.hpp"
 
 using namespace xgrad;
@@ -138,6 +141,8 @@ TEST_CASE("exp and tanh (vectorised through libmvec when built with it): within 
       }
     }
     CHECK(worst <= 4.0);
+    const char* path = std::getenv("XGRAD_VMATH");  // ctest runs this case again with "sse2" and "scalar"
+    if (path && std::string_view(path) == "scalar") CHECK(worst == 0.0);
   }
   const Array specials{std::nan(""), INFINITY, -INFINITY, 0.0, -0.0, 710.0, -746.0, 1e-310};
   const Array e = exp(Tensor(specials)).value(), t = tanh(Tensor(specials)).value();

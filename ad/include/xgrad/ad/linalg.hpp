@@ -1,5 +1,6 @@
 #pragma once
-// Linear algebra: dot, matmul, linear (x W + b), outer, and dense solve / cholesky with their adjoints (BLAS and LAPACK).
+// Linear algebra: dot, matmul, linear (x W + b), outer, and dense solve / cholesky with their adjoints
+// (BLAS and LAPACK).
 #include "xgrad/ad/tensor.hpp"
 
 namespace xgrad {
