@@ -12,7 +12,8 @@
 // Counters (from one untimed probe call): `nodes`, the tape's size at the end of the forward (ad::tape_size(), its
 // peak); `heap_MB`, the growth of glibc's in-use heap (mallinfo2().uordblks) from before the call to that point:
 // what the tape holds (nodes, values kept for the backward). Both should grow linearly in T and not depend on
-// the horizon, since each unroll starts from constants.
+// the horizon, since each unroll starts from constants. The probe runs with the value cache off
+// (xgrad/ad/value_cache.hpp), so arrays reused from earlier calls do not hide what the call needs.
 #include <malloc.h>
 
 #include <cstddef>
@@ -62,11 +63,19 @@ void set_counters(benchmark::State& st, const Probe& p, std::size_t heap_before)
   st.counters["heap_MB"] = double(p.peak_heap > heap_before ? p.peak_heap - heap_before : 0) / 1e6;
 }
 
+// The value cache off for a probe's lifetime (and emptied), its limit restored afterwards.
+struct ColdCache {
+  std::size_t limit = ad::value_cache_limit();
+  ColdCache() { ad::set_value_cache_limit(0); }
+  ~ColdCache() { ad::set_value_cache_limit(limit); }
+};
+
 void meta(benchmark::State& st, bool second_order) {
   const Setup s;
   const int T = int(st.range(0));
   const opt::MetaOptions o{.second_order = second_order};
   {  // probe
+    const ColdCache cold;
     const std::size_t nodes_before = ad::tape_size(), heap_before = mallinfo2().uordblks;
     s.probe.peak_nodes = nodes_before;
     s.probe.peak_heap = heap_before;
@@ -85,6 +94,7 @@ template <class Opt, class S>
 void inner(benchmark::State& st, const Setup& s, const Opt& o, const S& state0) {
   const int T = int(st.range(0));
   {  // probe: each step's gradient tape is freed before the next step, so nothing accumulates
+    const ColdCache cold;
     const std::size_t heap_before = mallinfo2().uordblks;
     s.probe.peak_nodes = ad::tape_size();
     s.probe.peak_heap = heap_before;
