@@ -46,11 +46,15 @@ void zip_suffix(const Array& big, const Array& small, double* y, bool swap, F f)
     for (std::size_t j = 0; j < n; ++j) y[j] = swap ? f(z[j], x[j]) : f(x[j], z[j]);
 }
 
+// Whether `small`'s shape, without its leading 1s (keepdims), is a suffix of `s`: its data then repeats along s.
 inline bool is_suffix(const Array& small, const Shape& s) {
   const auto& ss = small.shape();
-  if (ss.size() > s.size()) return false;
-  for (std::size_t i = 0; i < ss.size(); ++i)
-    if (ss[i] != s[s.size() - ss.size() + i]) return false;
+  std::size_t lead = 0;
+  while (lead < ss.size() && ss[lead] == 1) ++lead;
+  const std::size_t core = ss.size() - lead;
+  if (core > s.size()) return false;
+  for (std::size_t i = 0; i < core; ++i)
+    if (ss[lead + i] != s[s.size() - core + i]) return false;
   return true;
 }
 
@@ -62,7 +66,8 @@ void broadcast_zip(const Array& a, const Array& b, const Shape& s, double* y, F 
   if (a_full && b_full) return zip(a, b, y, f);
   if (a_full && (b.size() == 1 || is_suffix(b, s))) return zip_suffix(a, b, y, false, f);
   if (b_full && (a.size() == 1 || is_suffix(a, s))) return zip_suffix(b, a, y, true, f);
-  zip(a_full ? a : broadcast_array(a, s), b_full ? b : broadcast_array(b, s), y, f);
+  const Array ab = a_full ? Array() : broadcast_array(a, s), bb = b_full ? Array() : broadcast_array(b, s);
+  zip(a_full ? a : ab, b_full ? b : bb, y, f);
 }
 
 template <class F>

@@ -138,10 +138,10 @@ Tensor make(const char* op, std::shared_ptr<const Array> value, std::vector<Tens
   return push(op, std::move(value), inputs.begin(), inputs.end(), rule, std::move(extra), m);
 }
 Tensor make(const char* op, Array value, std::initializer_list<Tensor> inputs, Rule rule, Extra extra) {
-  return make(op, std::make_shared<const Array>(std::move(value)), inputs, rule, std::move(extra));
+  return make(op, std::make_shared<Array>(std::move(value)), inputs, rule, std::move(extra));
 }
 Tensor make(const char* op, Array value, std::vector<Tensor> inputs, Rule rule, Extra extra) {
-  return make(op, std::make_shared<const Array>(std::move(value)), std::move(inputs), rule, std::move(extra));
+  return make(op, std::make_shared<Array>(std::move(value)), std::move(inputs), rule, std::move(extra));
 }
 
 // ----------------------------------------------------------------------------------------------------------------

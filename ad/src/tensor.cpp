@@ -11,14 +11,16 @@ namespace xgrad {
 
 namespace {
 const std::shared_ptr<const Array>& shared_zero() {
-  static const std::shared_ptr<const Array> zero = std::make_shared<const Array>(0.0);
+  static const std::shared_ptr<const Array> zero = std::make_shared<Array>(0.0);
   return zero;
 }
 }  // namespace
 
+// Every array is created non-const (make_shared<Array>), so that a backward pass may overwrite a cotangent it holds
+// the only reference to (Sweep::add, the fused rules) without modifying a const object.
 Tensor::Tensor() : value_(shared_zero()) {}
-Tensor::Tensor(double v) : value_(std::make_shared<const Array>(v)) {}
-Tensor::Tensor(Array v) : value_(std::make_shared<const Array>(std::move(v))) {}
+Tensor::Tensor(double v) : value_(std::make_shared<Array>(v)) {}
+Tensor::Tensor(Array v) : value_(std::make_shared<Array>(std::move(v))) {}
 Tensor::Tensor(std::shared_ptr<const Array> v) : value_(std::move(v)) {
   if (!value_) throw MisuseError("xgrad::Tensor: constructed from a null array pointer");
 }

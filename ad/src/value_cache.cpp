@@ -7,14 +7,26 @@
 #include <utility>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+// A cached array's data is poisoned while it waits in the cache: a stale reference to a released value is still
+// reported by AddressSanitizer, as it would be if the array had been freed.
+#define XGRAD_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define XGRAD_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define XGRAD_POISON(p, n) ((void)(p), (void)(n))
+#define XGRAD_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace xgrad::ad {
 
 namespace {
 
 std::atomic<std::size_t> limit{std::size_t{32} << 20};
 
-// The calling thread's T, created on first use; nullptr once its thread_local has been destroyed at thread exit
-// (what other thread_locals release after that is simply freed). The fast path is one TLS load.
+// The calling thread's T. get() creates it on first use; peek() only looks (releases use it: a thread that never
+// allocated gets no cache, and nothing is created during thread or process exit). Both return nullptr once the
+// thread_local has been destroyed at thread exit; what is released after that is simply freed.
 template <class T>
 struct PerThread {
   static inline thread_local T* ptr = nullptr;  // trivially destructible: still readable during thread exit
@@ -27,6 +39,7 @@ struct PerThread {
       gone = true;
     }
   };
+  static T* peek() { return ptr; }
   static T* get() {
     if (ptr) [[likely]] return ptr;
     if (gone) return nullptr;
@@ -56,6 +69,7 @@ struct Cache {
     Array* a = b->back();
     b->pop_back();
     bytes -= footprint(n);
+    XGRAD_UNPOISON(a->data(), n * sizeof(double));
     return a;
   }
   void push(Array* a) {
@@ -66,12 +80,17 @@ struct Cache {
     }
     bin(a->size(), true)->push_back(a);
     bytes += fp;
+    XGRAD_POISON(a->data(), a->size() * sizeof(double));
+  }
+  static void destroy(Array* a) {
+    XGRAD_UNPOISON(a->data(), a->size() * sizeof(double));
+    delete a;
   }
   void clear() {
     for (auto& b : small)
-      for (Array* a : b) delete a;
+      for (Array* a : b) destroy(a);
     for (auto& [n, b] : large)
-      for (Array* a : b) delete a;
+      for (Array* a : b) destroy(a);
     small.assign(small_sizes, {});
     large.clear();
     bytes = 0;
@@ -79,40 +98,42 @@ struct Cache {
   ~Cache() { clear(); }
 };
 
-
-// The shared_ptr control blocks of cached arrays (one small block per value) come from a per-thread free list of
-// blocks of their size: malloc and free of these were the largest cost left per op once arrays were recycled.
-struct Free {
-  Free* next;
-};
-template <std::size_t Size>
+// The shared_ptr control blocks of cached arrays (one small block per value) come from a per-thread free list:
+// malloc and free of these were the largest cost left per op once arrays were recycled. The list holds blocks of
+// one size, the first one asked for (the control block type); other sizes go to operator new.
 struct Blocks {
+  struct Free {
+    Free* next;
+  };
   static constexpr std::size_t max_count = std::size_t{1} << 16;
   Free* head = nullptr;
-  std::size_t count = 0;
-  ~Blocks() {
+  std::size_t size = 0, count = 0;
+  void clear() {
     while (head) ::operator delete(std::exchange(head, head->next));
+    count = 0;
   }
+  ~Blocks() { clear(); }
 };
 
 template <class T>
 struct BlockAlloc {
-  static_assert(sizeof(T) >= sizeof(Free) && alignof(T) <= alignof(std::max_align_t));
+  static_assert(sizeof(T) >= sizeof(Blocks::Free) && alignof(T) <= alignof(std::max_align_t));
   using value_type = T;
-  using List = PerThread<Blocks<sizeof(T)>>;
   BlockAlloc() = default;
   template <class U>
   BlockAlloc(const BlockAlloc<U>&) {}  // NOLINT(google-explicit-constructor)
   T* allocate(std::size_t n) {
-    if (auto* b = n == 1 ? List::get() : nullptr; b && b->head) {
+    if (Blocks* b = n == 1 ? PerThread<Blocks>::get() : nullptr; b && b->head && b->size == sizeof(T)) {
       --b->count;
       return reinterpret_cast<T*>(std::exchange(b->head, b->head->next));
     }
     return static_cast<T*>(::operator new(n * sizeof(T)));
   }
   void deallocate(T* p, std::size_t n) {
-    if (auto* b = n == 1 ? List::get() : nullptr; b && b->count < b->max_count) {
-      b->head = ::new (static_cast<void*>(p)) Free{b->head};
+    Blocks* b = n == 1 ? PerThread<Blocks>::peek() : nullptr;
+    if (b && b->size == 0) b->size = sizeof(T);
+    if (b && b->size == sizeof(T) && b->count < Blocks::max_count) {
+      b->head = ::new (static_cast<void*>(p)) Blocks::Free{b->head};
       ++b->count;
       return;
     }
@@ -121,10 +142,11 @@ struct BlockAlloc {
   friend bool operator==(const BlockAlloc&, const BlockAlloc&) { return true; }
 };
 
-// The deleter of every cached array: back to the releasing thread's cache (any thread's cache may take any array).
+// The deleter of every cached array: back to the releasing thread's cache (any thread's cache may take any array),
+// or freed when that thread has none.
 struct Recycle {
   void operator()(Array* a) const {
-    if (Cache* c = PerThread<Cache>::get())
+    if (Cache* c = PerThread<Cache>::peek())
       c->push(a);
     else
       delete a;
@@ -163,16 +185,17 @@ std::size_t value_cache_limit() { return limit.load(std::memory_order_relaxed); 
 
 void set_value_cache_limit(std::size_t bytes) {
   limit.store(bytes, std::memory_order_relaxed);
-  if (Cache* c = PerThread<Cache>::get(); c && c->bytes > bytes) c->clear();
+  if (Cache* c = PerThread<Cache>::peek(); c && c->bytes > bytes) c->clear();
 }
 
 std::size_t value_cache_bytes() {
-  const Cache* c = PerThread<Cache>::get();
+  const Cache* c = PerThread<Cache>::peek();
   return c ? c->bytes : 0;
 }
 
 void clear_value_cache() {
-  if (Cache* c = PerThread<Cache>::get()) c->clear();
+  if (Cache* c = PerThread<Cache>::peek()) c->clear();
+  if (Blocks* b = PerThread<Blocks>::peek()) b->clear();
 }
 
 }  // namespace xgrad::ad

@@ -17,7 +17,7 @@ namespace xgrad::vmath {
 
 namespace {
 
-enum class Path { scalar, sse2, avx2 };
+enum class Path { scalar, sse2, avx2 };  // scalar first: `path` reads as scalar before it is initialised
 
 // The widest path the build and the CPU allow, unless XGRAD_VMATH says "scalar" (libm's results, bit for bit) or
 // "sse2"; other values are ignored.
@@ -26,6 +26,7 @@ Path choose() {
   const std::string_view want = env ? env : "";
   if (want == "scalar") return Path::scalar;
 #if XGRAD_HAVE_LIBMVEC
+  __builtin_cpu_init();  // this runs in a static initialiser, possibly before libgcc's own
   if (want == "sse2" || !__builtin_cpu_supports("avx2")) return Path::sse2;
   return Path::avx2;
 #else

@@ -9,8 +9,9 @@ using xgrad::testing::sample;
 namespace {
 // Shapes every elementwise op is checked on: 0-d, 1-d, 2-d, and broadcast pairs.
 const std::vector<Shape> unary_shapes{{}, {3}, {2, 3}};
-const std::vector<std::pair<Shape, Shape>> binary_shapes{{{}, {}}, {{3}, {3}}, {{2, 3}, {3}}, {{2, 1}, {1, 3}},
-                                                         {{}, {2, 2}}, {{4, 1, 2}, {3, 1}}};
+const std::vector<std::pair<Shape, Shape>> binary_shapes{{{}, {}},         {{3}, {3}},        {{2, 3}, {3}},
+                                                         {{2, 1}, {1, 3}}, {{}, {2, 2}},      {{4, 1, 2}, {3, 1}},
+                                                         {{1, 3}, {2, 3}}, {{2, 3}, {1, 1}}};
 }  // namespace
 
 TEST_CASE("unary ops: values and first/second derivatives against finite differences") {
@@ -88,6 +89,24 @@ TEST_CASE("binary ops broadcast like numpy, with first/second derivatives") {
       CHECK(y.shape() == broadcast_shapes(sa, sb));
       XGRAD_CHECK_GRADS(c.f, std::make_tuple(a, b));
     }
+}
+
+TEST_CASE("broadcast values equal xtensor's, on every kernel path (scalar, suffix, keepdims, general)") {
+  const std::vector<std::pair<Shape, Shape>> pairs{{{2, 3}, {3}},    {{3}, {2, 3}},       {{2, 3}, {1, 3}},
+                                                   {{1, 3}, {2, 3}}, {{2, 3}, {1, 1}},    {{1, 1, 3}, {2, 3}},
+                                                   {{2, 1}, {1, 3}}, {{4, 1, 2}, {3, 1}}, {{2, 3}, {}},
+                                                   {{0, 3}, {3}},    {{2, 3}, {2, 1}}};
+  for (const auto& [sa, sb] : pairs) {
+    CAPTURE(shape_str(sa));
+    CAPTURE(shape_str(sb));
+    const Array a = sample(sa, 0.5, 2, 3), b = sample(sb, 0.5, 2, 5);
+    const Tensor ta(a), tb(b);
+    for (auto [got, want] : {std::pair{(ta + tb).value(), Array(a + b)}, std::pair{(ta - tb).value(), Array(a - b)},
+                             std::pair{(ta * tb).value(), Array(a * b)}, std::pair{(ta / tb).value(), Array(a / b)}}) {
+      REQUIRE(shape_of(got) == shape_of(want));
+      for (std::size_t i = 0; i < want.size(); ++i) CHECK(got.data()[i] == want.data()[i]);
+    }
+  }
 }
 
 TEST_CASE("mismatched shapes name the op and both shapes") {

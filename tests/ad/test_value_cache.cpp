@@ -85,18 +85,26 @@ TEST_CASE("value cache: gradients are the same with the cache on and off, and th
 TEST_CASE("value cache: arrays released on another thread, and threads that exit") {
   Fresh fresh;
   const Tensor x(sample({7}));
-  Tensor y = x * 3.0;  // allocated here
+  Tensor y = x * 3.0, z = x * 4.0;  // allocated here
   const Array want = y.value();
-  std::size_t other_bytes = 0;
+  std::size_t other_bytes = 0, idle_bytes = 1;
   std::thread t([&] {
-    Tensor mine = std::move(y);  // released there, into that thread's cache
+    Tensor warm = Tensor(sample({3})) * 2.0;  // this thread's first op: it has a cache from now on
+    Tensor mine = std::move(y);
     check_same(mine.value(), want);
-    mine = Tensor();
+    mine = Tensor();  // released here, into this thread's cache
     other_bytes = ad::value_cache_bytes();
-    Tensor again = Tensor(sample({7})) + 1.0;  // reused there
-    check_close(again.value(), Array(sample({7}) + 1.0), 1e-15);
+    Tensor again = Tensor(sample({7})) + 1.0;  // reused here
+    check_same(again.value(), Array(sample({7}) + 1.0));
   });
   t.join();  // its cache is freed as the thread exits
+  std::thread idle([&] {
+    Tensor mine = std::move(z);
+    mine = Tensor();  // a thread that never ran an op has no cache: the array is freed
+    idle_bytes = ad::value_cache_bytes();
+  });
+  idle.join();
   CHECK(other_bytes >= 7 * sizeof(double));
+  CHECK(idle_bytes == 0);
   CHECK(ad::value_cache_bytes() == 0);
 }

@@ -28,6 +28,8 @@ class Tensor {
   Tensor(double v);  // NOLINT(google-explicit-constructor)
   /// Wraps an array (implicit: an Array is a constant Tensor).
   Tensor(Array v);  // NOLINT(google-explicit-constructor)
+  /// Shares `v` (zero-copy). It must own a non-const Array: a backward pass may overwrite an array that only it
+  /// references (xgrad/ad/value_cache.hpp).
   Tensor(std::shared_ptr<const Array> v);  // NOLINT(google-explicit-constructor)
 
   /// The value. Valid as long as the Tensor exists, whatever happens to the tape.
