@@ -64,8 +64,8 @@ void broadcast_zip(const Array& a, const Array& b, const Shape& s, double* y, F 
   const bool a_full = a.size() == shape_size(s) && a.dimension() == s.size();
   const bool b_full = b.size() == shape_size(s) && b.dimension() == s.size();
   if (a_full && b_full) return zip(a, b, y, f);
-  if (a_full && (b.size() == 1 || is_suffix(b, s))) return zip_suffix(a, b, y, false, f);
-  if (b_full && (a.size() == 1 || is_suffix(a, s))) return zip_suffix(b, a, y, true, f);
+  if (a_full && is_suffix(b, s)) return zip_suffix(a, b, y, false, f);  // a single element is a suffix too
+  if (b_full && is_suffix(a, s)) return zip_suffix(b, a, y, true, f);
   const Array ab = a_full ? Array() : broadcast_array(a, s), bb = b_full ? Array() : broadcast_array(b, s);
   zip(a_full ? a : ab, b_full ? b : bb, y, f);
 }
