@@ -218,10 +218,11 @@ Tensor sigmoid(const Tensor& x) {
               });
 }
 Tensor relu(const Tensor& x) {
-  return make("relu", map1(x.value(), [](double a) { return a > 0 ? a : 0.0; }), {x},
+  // NaN propagates as in numpy (relu(NaN) = NaN) and so does its cotangent: the output is the input there.
+  return make("relu", map1(x.value(), [](double a) { return a <= 0 ? 0.0 : a; }), {x},
               [](const Node& n, const Tensor& g, Grads& d) {
-                if (!d.recording()) return d(0, fused(g, n, [](double g, double x, double) { return x > 0 ? g : 0.0; }));
-                d(0, g * mask(n.in(0).value(), [](double a) { return a > 0; }));
+                if (!d.recording()) return d(0, fused(g, n, [](double g, double x, double) { return x <= 0 ? 0.0 : g; }));
+                d(0, g * mask(n.in(0).value(), [](double a) { return !(a <= 0); }));
               });
 }
 Tensor softplus(const Tensor& x) {
@@ -232,9 +233,13 @@ Tensor softplus(const Tensor& x) {
 // --- selection -------------------------------------------------------------------------------------------------
 
 namespace {
-// Share of the cotangent that goes to the first operand of maximum/minimum: 1 where it wins, 1/2 on ties.
+// Share of the cotangent that goes to the first operand of maximum/minimum: 1 where it wins, 1/2 on ties. A NaN
+// operand wins (numpy propagates it, the first one when both are NaN), so the cotangent follows the value.
 Tensor win_share(const Array& a, const Array& b, const char* op, bool larger) {
-  return Tensor(map2(op, a, b, [larger](double u, double v) { return u == v ? 0.5 : ((u > v) == larger ? 1.0 : 0.0); }));
+  return Tensor(map2(op, a, b, [larger](double u, double v) {
+    if (u != u || v != v) return u != u ? 1.0 : 0.0;
+    return u == v ? 0.5 : ((u > v) == larger ? 1.0 : 0.0);
+  }));
 }
 void select_rule(const Node& n, const Tensor& g, Grads& d, bool larger) {
   const Tensor s = win_share(n.in(0).value(), n.in(1).value(), n.op, larger);
@@ -244,11 +249,11 @@ void select_rule(const Node& n, const Tensor& g, Grads& d, bool larger) {
 }  // namespace
 
 Tensor maximum(const Tensor& x, const Tensor& y) {
-  return make("maximum", map2("maximum", x.value(), y.value(), [](double a, double b) { return a >= b ? a : b; }),
+  return make("maximum", map2("maximum", x.value(), y.value(), [](double a, double b) { return a >= b || a != a ? a : b; }),
               {x, y}, [](const Node& n, const Tensor& g, Grads& d) { select_rule(n, g, d, true); });
 }
 Tensor minimum(const Tensor& x, const Tensor& y) {
-  return make("minimum", map2("minimum", x.value(), y.value(), [](double a, double b) { return a <= b ? a : b; }),
+  return make("minimum", map2("minimum", x.value(), y.value(), [](double a, double b) { return a <= b || a != a ? a : b; }),
               {x, y}, [](const Node& n, const Tensor& g, Grads& d) { select_rule(n, g, d, false); });
 }
 
@@ -273,11 +278,11 @@ Tensor clip(const Tensor& x, double lo, double hi) {
     throw ValueError("xgrad::clip: lo (" + std::to_string(lo) + ") must not exceed hi (" + std::to_string(hi) + ")");
   return make("clip", map1(x.value(), [lo, hi](double a) { return a < lo ? lo : (a > hi ? hi : a); }), {x},
               [](const Node& n, const Tensor& g, Grads& d) {
-                // 1 where the value passed through unclipped (x == clip(x)), else 0.
-                const auto pass = [](double g, double x, double y) { return x == y ? g : 0.0; };
+                // 1 where the value passed through unclipped (x == clip(x), or NaN, which clip propagates), else 0.
+                const auto pass = [](double g, double x, double y) { return x == y || x != x ? g : 0.0; };
                 if (!d.recording()) return d(0, fused(g, n, pass));
                 d(0, g * Tensor(map2("clip", n.in(0).value(), n.out().value(),
-                                     [](double a, double b) { return a == b ? 1.0 : 0.0; })));
+                                     [](double a, double b) { return a == b || a != a ? 1.0 : 0.0; })));
               });
 }
 

@@ -90,8 +90,7 @@ Tensor take_normalized(const Tensor& x, std::size_t axis, const std::vector<std:
 }  // namespace
 
 Tensor reshape(const Tensor& x, const std::vector<std::ptrdiff_t>& shape) {
-  Shape s(shape.size());
-  std::size_t known = 1;
+  Shape s(shape.size(), 1);
   std::ptrdiff_t infer = -1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
@@ -101,11 +100,11 @@ Tensor reshape(const Tensor& x, const std::vector<std::ptrdiff_t>& shape) {
       throw ShapeError("xgrad::reshape: negative extent " + std::to_string(shape[i]));
     } else {
       s[i] = static_cast<std::size_t>(shape[i]);
-      known *= s[i];
     }
   }
+  const std::size_t known = shape_size(s, "reshape");  // the -1 counts as 1 here
   if (infer >= 0) s[static_cast<std::size_t>(infer)] = known == 0 ? 0 : x.size() / known;
-  if (shape_size(s) != x.size())
+  if (shape_size(s, "reshape") != x.size())
     throw ShapeError("xgrad::reshape: cannot reshape " + shape_str(x.shape()) + " (" + std::to_string(x.size()) +
                      " elements) to " + shape_str(s));
   if (s == x.shape()) return x;
@@ -164,6 +163,7 @@ Tensor expand_dims(const Tensor& x, std::ptrdiff_t axis) {
 }
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
+  shape_size(shape, "broadcast_to");
   if (broadcast_shapes(x.shape(), shape, "broadcast_to") != shape)
     throw ShapeError("xgrad::broadcast_to: cannot broadcast " + shape_str(x.shape()) + " to " + shape_str(shape));
   if (x.shape() == shape) return x;

@@ -89,7 +89,7 @@ Tensor extremum(const Tensor& x, const std::vector<std::size_t>& axes, bool larg
   return make(op, std::move(v), {x}, [](const Node& n, const Tensor& g, Grads& d) {
     const Shape xs = n.in(0).shape();
     const Array hit = kernels::binary(n.op, n.in(0).value(), n.out().value(),
-                                      [](double a, double m) { return a == m ? 1.0 : 0.0; });
+                                      [](double a, double m) { return a == m || (a != a && m != m) ? 1.0 : 0.0; });
     const Array count = unbroadcast(hit, n.out().shape());
     const Array share = kernels::binary(n.op, hit, count, [](double h, double c) { return h / c; });
     d(0, broadcast_to(g, xs) * Tensor(share));
@@ -243,9 +243,13 @@ Tensor logsumexp(const Tensor& x, std::ptrdiff_t axis, bool keepdims) {
 
 Tensor log_softmax(const Tensor& x, std::ptrdiff_t axis) {
   const auto ax = norm_axes({axis}, x.ndim(), "log_softmax", false);
+  if (x.shape()[ax[0]] == 0) return x;  // nothing to normalise: empty, as scipy.special and jax.nn return
   return x - broadcast_to(logsumexp_keep(x, ax), x.shape());
 }
-Tensor softmax(const Tensor& x, std::ptrdiff_t axis) { return exp(log_softmax(x, axis)); }
+Tensor softmax(const Tensor& x, std::ptrdiff_t axis) {
+  normalize_axis(axis, x.ndim(), "softmax");  // errors name the user's call, not log_softmax
+  return exp(log_softmax(x, axis));
+}
 
 namespace {
 Tensor norm_keep(const Tensor& x, const std::vector<std::size_t>& ax) {

@@ -86,6 +86,7 @@ std::vector<std::uint32_t> bits(Key k, std::size_t n) {
 Array uniform(Key k, const Shape& shape, double lo, double hi) {
   if (!std::isfinite(lo) || !std::isfinite(hi) || !(lo < hi))
     throw ValueError("xgrad::random::uniform: need finite lo < hi, got lo=" + num(lo) + ", hi=" + num(hi));
+  shape_size(shape, "random.uniform");
   Array out = Array::from_shape(shape);
   const double below_hi = std::nextafter(hi, lo);
   for (std::size_t i = 0; i < out.size(); ++i) {
@@ -101,6 +102,7 @@ Array normal(Key k, const Shape& shape, double mean, double stddev) {
   if (!std::isfinite(mean) || !std::isfinite(stddev) || !(stddev >= 0.0))
     throw ValueError("xgrad::random::normal: need finite mean and finite stddev >= 0, got mean=" + num(mean) +
                      ", stddev=" + num(stddev));
+  shape_size(shape, "random.normal");
   Array out = Array::from_shape(shape);
   double* o = out.data();
   const std::size_t n = out.size();
@@ -115,6 +117,7 @@ Array normal(Key k, const Shape& shape, double mean, double stddev) {
 
 Array bernoulli(Key k, double p, const Shape& shape) {
   if (!(p >= 0.0 && p <= 1.0)) throw ValueError("xgrad::random::bernoulli: p must be in [0, 1], got " + num(p));
+  shape_size(shape, "random.bernoulli");
   Array out = Array::from_shape(shape);
   for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] = unit(k, i) < p ? 1.0 : 0.0;
   return out;

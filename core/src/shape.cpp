@@ -5,6 +5,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "xgrad/core/error.hpp"
 
@@ -21,10 +22,16 @@ std::string shape_str(const Shape& s) {
 
 Shape shape_of(const Array& a) { return Shape(a.shape().begin(), a.shape().end()); }
 
-std::size_t shape_size(const Shape& s) {
+std::size_t shape_size(const Shape& s, const char* op) {
+  constexpr std::size_t limit = static_cast<std::size_t>(PTRDIFF_MAX) / sizeof(double);
   std::size_t n = 1;
-  for (auto d : s) n *= d;
-  return n;
+  bool over = false;
+  for (auto d : s) over |= __builtin_mul_overflow(n, d, &n);
+  // A zero extent makes the product 0 however large the others: numpy accepts (0, 2^62) and so do we.
+  if ((over || n > limit) && std::find(s.begin(), s.end(), std::size_t{0}) == s.end())
+    throw ShapeError(std::string("xgrad::") + op + ": shape " + shape_str(s) +
+                     " has more elements than memory can hold (at most " + std::to_string(limit) + " doubles)");
+  return over ? 0 : n;
 }
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
@@ -40,6 +47,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
                        std::to_string(db) + ")");
     out[i] = da == 1 ? db : da;
   }
+  shape_size(out, op);  // two shapes that each fit can broadcast to one that does not
   return out;
 }
 

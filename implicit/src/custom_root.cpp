@@ -10,8 +10,9 @@ namespace xgrad::implicit::detail {
 namespace {
 
 // Raise, warn or record, by policy.
-void failure(const ImplicitOptions& opt, const std::string& what) {
-  std::string msg = "xgrad::implicit::custom_root: ";
+void failure(const RootCore& c, const std::string& what) {
+  const ImplicitOptions& opt = c.options;
+  std::string msg = std::string("xgrad::") + c.caller + ": ";
   msg += what;
   if (opt.on_failure == OnFailure::raise) {
     msg += " (ImplicitOptions::on_failure = warn or ignore to go on anyway)";
@@ -35,7 +36,7 @@ Tensor traced_F(const RootCore& c, ad::Level& L, Tensor& zl, const Tensor& z, co
   Tensor Fz = c.F(zl, th);
   L.end_forward();
   if (Fz.size() != z.size())
-    throw ShapeError("xgrad::implicit::custom_root: the optimality condition F returned " +
+    throw ShapeError(std::string("xgrad::") + c.caller + ": the optimality condition F returned " +
                      std::to_string(Fz.size()) + " values for a solution of " + std::to_string(z.size()) +
                      " (F(x, theta) must have x's structure)");
   return Fz;
@@ -86,7 +87,7 @@ Array adjoint_values(const RootCore& c, const ad::Level& L, const Tensor& Fz, co
     what += std::to_string(sol.info.iterations);
     what += " iterations; ";
     what += sol.info.message;
-    failure(c.options, what);
+    failure(c, what);
   }
   return std::move(sol.x);
 }
@@ -122,7 +123,7 @@ Tensor root_node(std::shared_ptr<const RootCore> core, Array z, std::vector<Tens
       std::string what = "the inner solve ended with status '";
       what += core->inner_status;
       what += "', but the implicit derivative assumes F(x*, theta) = 0";
-      failure(core->options, what);
+      failure(*core, what);
     }
     const std::vector<Tensor> th = n.inputs();
     // Recorded (higher order): u is a function of (g, z, theta) on the live levels, from its own implicit node.

@@ -145,6 +145,33 @@ TEST_CASE("IEEE propagation: NaN and Inf flow through, never crash") {
   CHECK(softplus(Tensor(1000.0)).item() == 1000.0);
 }
 
+TEST_CASE("NaN propagates through maximum, minimum, relu and clip as in numpy, and so do their cotangents") {
+  const double nan = std::nan("");
+  CHECK(std::isnan(maximum(Tensor(nan), Tensor(1.0)).item()));
+  CHECK(std::isnan(maximum(Tensor(1.0), Tensor(nan)).item()));
+  CHECK(std::isnan(minimum(Tensor(nan), Tensor(1.0)).item()));
+  CHECK(std::isnan(minimum(Tensor(1.0), Tensor(nan)).item()));
+  CHECK(std::isnan(relu(Tensor(nan)).item()));
+  CHECK(std::isnan(clip(Tensor(nan), 0.0, 1.0).item()));
+  CHECK(maximum(Tensor(2.0), Tensor(1.0)).item() == 2.0);  // and numbers are untouched
+  CHECK(relu(Tensor(-0.5)).item() == 0.0);
+  // The output is the NaN operand, so the cotangent goes to it (first and second order, fused and traced rules).
+  const Tensor xs(Array{nan, 1.0});
+  auto gm = grad([nan](const Tensor& a) { return sum(maximum(a, Tensor(Array{0.0, nan}))); })(xs);
+  CHECK(gm.value()(0) == 1.0);
+  CHECK(gm.value()(1) == 0.0);
+  CHECK(std::isnan(sum(gm * xs).item()));
+  auto gr = grad([](const Tensor& a) { return sum(relu(a) * 3.0); })(xs);
+  CHECK(gr.value()(0) == 3.0);
+  auto gc = grad([](const Tensor& a) { return sum(clip(a, 0.0, 0.5)); })(xs);
+  CHECK(gc.value()(0) == 1.0);
+  CHECK(gc.value()(1) == 0.0);
+  auto gg = grad([](const Tensor& a) { return sum(grad([](const Tensor& b) { return sum(relu(b) * b); })(a)); })(xs);
+  CHECK(gg.value()(0) == 2.0);  // d2/db2 of relu(b) b: NaN takes the positive side, like its first derivative
+  // A solver sees the NaN: the loss of a NaN parameter is not a number.
+  CHECK(std::isnan(sum(square(relu(Tensor(Array{nan, 2.0})))).item()));
+}
+
 TEST_CASE("exp and tanh (vectorised through libmvec when built with it): within 4 ulp of libm, IEEE specials kept") {
   // Every lane position and the scalar tail: sizes that are not multiples of the vector width.
   for (std::size_t n : {1u, 3u, 4u, 5u, 1001u}) {

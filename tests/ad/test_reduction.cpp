@@ -210,6 +210,26 @@ TEST_CASE("reductions over an empty axis") {
   CHECK_THROWS_AS(logsumexp(e, 0), ValueError);
 }
 
+TEST_CASE("max and min propagate NaN as numpy does, and their cotangent goes to the NaN") {
+  const double nan = std::nan("");
+  CHECK(std::isnan(min(Tensor(Array{1.0, nan})).item()));
+  CHECK(std::isnan(max(Tensor(Array{nan, 1.0})).item()));
+  const Tensor m(Array{{1.0, nan, 3.0}, {4.0, 5.0, 6.0}});
+  const Tensor r = max(m, {1});
+  CHECK(std::isnan(r.value()(0)));
+  CHECK(r.value()(1) == 6.0);
+  const Tensor g = grad([](const Tensor& t) { return sum(min(t, {1})); })(m);
+  check_close(g.value(), Array{{0.0, 1.0, 0.0}, {1.0, 0.0, 0.0}});
+}
+
+TEST_CASE("softmax and log_softmax over an empty axis are empty, as in scipy and jax.nn") {
+  const Tensor e(Array::from_shape({2, 0}));
+  CHECK(softmax(e).shape() == Shape{2, 0});
+  CHECK(log_softmax(e, 1).shape() == Shape{2, 0});
+  CHECK(grad([](const Tensor& t) { return sum(softmax(t)); })(e).shape() == Shape{2, 0});
+  CHECK_THROWS_WITH_AS(softmax(Tensor(Array{1.0}), 1), doctest::Contains("softmax"), ShapeError);
+}
+
 TEST_CASE("max and min split the cotangent equally among ties") {
   const Tensor x(Array{1.0, 3.0, 3.0, 2.0});
   CHECK(max(x).item() == 3.0);

@@ -1,5 +1,8 @@
 #include "check.hpp"
 
+#include <functional>
+#include <thread>
+
 #if defined(__SANITIZE_ADDRESS__)
 #define XGRAD_ASAN 1
 #else
@@ -71,4 +74,65 @@ TEST_CASE("memory stays flat over 10^6 value_and_grad calls") {
   INFO("heap bytes in use before " << before << ", after " << after);
   CHECK(after <= before + 4096);
 #endif
+}
+
+TEST_CASE("keeping only the latest pullback runs in constant memory") {
+  // Each new pullback's level opens above the previous one, which then dies below a live level: its nodes must be
+  // freed all the same (issue 17: they used to stay until the stack emptied, 500 000 nodes after 10^5 calls).
+  auto f = [](const Tensor& x) { return tanh(x * x + 1.0); };
+  const Tensor x(Array{0.1, 0.2, 0.3});
+  std::function<Tensor(const Tensor&)> pb = vjp(f, x).second;
+  std::size_t most = 0;
+  for (int i = 0; i < 20000; ++i) {
+    pb = vjp(f, x).second;  // the new level opens before the old one is released
+    most = std::max(most, ad::tape_size());
+  }
+  CHECK(ad::live_levels() == 1);
+  CHECK(most <= 2 * 5);  // two pullbacks' nodes at most (input, multiply, add, tanh ...)
+  CHECK(pb(Tensor(Array{1.0, 1.0, 1.0})).value()(1) == doctest::Approx(2 * 0.2 * (1 - std::pow(std::tanh(1.04), 2))));
+}
+
+TEST_CASE("pullbacks released out of order, and nested inside a live transform") {
+  auto f = [](const Tensor& x) { return exp(x) * x; };
+  {
+    auto a = vjp(f, Tensor(1.0));
+    auto b = vjp(f, Tensor(2.0));
+    auto c = vjp(f, Tensor(3.0));
+    { auto dead = std::move(b.second); }  // the middle one ends first
+    CHECK(ad::live_levels() == 2);
+    CHECK(a.second(Tensor(1.0)).item() == doctest::Approx(2 * std::exp(1.0)));
+    CHECK(c.second(Tensor(1.0)).item() == doctest::Approx(4 * std::exp(3.0)));
+  }
+  CHECK(ad::tape_size() == 0);
+  CHECK(ad::live_levels() == 0);
+  // A pullback made and dropped inside grad: the outer level still differentiates through its nodes.
+  auto outer = [&](const Tensor& t) {
+    auto [y, pb] = vjp(f, t);
+    const Tensor g = pb(Tensor(1.0));  // (t + 1) e^t, traced by the outer level
+    { auto dead = std::move(pb); }
+    return g + y;
+  };
+  CHECK(grad(outer)(Tensor(0.5)).item() == doctest::Approx((0.5 + 2) * std::exp(0.5) + 1.5 * std::exp(0.5)));
+  CHECK(ad::tape_size() == 0);
+}
+
+TEST_CASE("a pullback used on another thread is a MisuseError; destroyed there, it is freed") {
+  auto f = [](const Tensor& x) { return sum(exp(x)); };
+  auto [y, pb] = vjp(f, Tensor(Array{1.0, 2.0}));
+  bool threw = false;
+  std::thread([&] {
+    try {
+      pb(Tensor(1.0));
+    } catch (const MisuseError& e) {
+      threw = std::string(e.what()).find("another thread") != std::string::npos;
+    }
+  }).join();
+  CHECK(threw);
+  CHECK(pb(Tensor(1.0)).value()(1) == doctest::Approx(std::exp(2.0)));  // still usable here
+
+  auto moved = std::move(pb);
+  std::thread([p = std::move(moved)]() mutable { auto dead = std::move(p); }).join();  // destroyed there
+  CHECK(ad::live_levels() == 0);  // ... and this thread frees its tape the next time it looks
+  CHECK(ad::tape_size() == 0);
+  CHECK(grad(f)(Tensor(Array{0.0})).value()(0) == doctest::Approx(1.0));
 }

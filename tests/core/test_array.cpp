@@ -44,6 +44,14 @@ TEST_CASE("shape helpers") {
   CHECK(shape_str({1, 10}) == "(1,10)");
   CHECK(shape_size({}) == 1);
   CHECK(shape_size({2, 0}) == 0);
+  // Element counts never wrap around: an overflowing product, or more doubles than memory can index, is refused.
+  const std::size_t two62 = std::size_t{1} << 62, two32 = std::size_t{1} << 32;
+  CHECK_THROWS_WITH_AS(shape_size({two62 + 1, 4}, "reshape"), doctest::Contains("xgrad::reshape"), ShapeError);
+  CHECK_THROWS_AS(shape_size({two32, two32}), ShapeError);
+  CHECK_THROWS_AS(shape_size({two62}), ShapeError);  // 2^62 doubles are 2^65 bytes
+  CHECK(shape_size({two32, two32, 0}) == 0);         // numpy accepts a zero extent beside huge ones
+  CHECK(shape_size({std::size_t{1} << 20, std::size_t{1} << 20}) == std::size_t{1} << 40);
+  CHECK_THROWS_WITH_AS(broadcast_shapes({two32, 1}, {1, two32}, "add"), doctest::Contains("xgrad::add"), ShapeError);
   CHECK(normalize_axis(-1, 3, "sum") == 2);
   CHECK_THROWS_AS(normalize_axis(3, 3, "sum"), ShapeError);
 }

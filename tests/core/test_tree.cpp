@@ -94,6 +94,22 @@ TEST_CASE("a std::vector at the root and opted-in classes") {
   CHECK(sq[1].w()(2) == 4.0);
 }
 
+namespace {
+struct P {  // at namespace scope: a local type's field names are not visible to the reflection
+  Array w, b;
+};
+}  // namespace
+
+TEST_CASE("check_like: each leaf has exactly its primal's shape, or the error names the call, the path and both") {
+  const P p{xt::zeros<double>({3}), xt::zeros<double>({2, 2})};
+  CHECK_NOTHROW(tree::check_like(p, P{xt::ones<double>({3}), xt::ones<double>({2, 2})}, "hvp", "tangent"));
+  CHECK_THROWS_WITH_AS(tree::check_like(p, P{xt::ones<double>({1}), xt::ones<double>({2, 2})}, "hvp", "tangent"),
+                       "xgrad::hvp: the tangent at 'w' has shape (1), its primal has shape (3) (they must be equal)",
+                       ShapeError);
+  CHECK_THROWS_WITH_AS(tree::check_like(std::vector<Array>{Array{1.0}}, std::vector<Array>{}, "sgd", "gradient"),
+                       doctest::Contains("xgrad::sgd: structure mismatch"), ShapeError);
+}
+
 TEST_CASE("map over several trees, and structure mismatches say where") {
   demo::Ridge a{Array(1.0), {arange(3)}}, b{Array(10.0), {arange(3, 1.0)}};
   auto s = tree::map([](const Array& x, const Array& y) { return Array(x + y); }, a, b);

@@ -6,10 +6,10 @@ namespace xgrad::ad {
 struct Access {
   static std::uint64_t mask(const Tensor& t) { return t.mask_; }
   static std::uint64_t serial(const Tensor& t) { return t.serial_; }
-  static std::uint32_t node(const Tensor& t) { return t.node_; }
+  static std::uint64_t node(const Tensor& t) { return t.node_; }
   static Tensor null() { return Tensor(Tensor::Null{}); }
   static bool is_null(const Tensor& t) { return !t.value_; }
-  static void set(Tensor& t, std::uint64_t mask, std::uint64_t serial, std::uint32_t node) {
+  static void set(Tensor& t, std::uint64_t mask, std::uint64_t serial, std::uint64_t node) {
     t.mask_ = mask;
     t.serial_ = serial;
     t.node_ = node;

@@ -30,6 +30,14 @@ Tensor make_closure(const char* op, const Tensor& value, std::vector<Tensor> inp
   return ad::make(op, value.value(), std::move(inputs), &closure_rule<C>,
                   ad::Extra{.param = 0.0, .ints = {}, .data = std::make_shared<const C>(std::move(c))});
 }
+// A custom rule's cotangent must have its argument's shape: say so in the user's terms.
+inline const Tensor& checked_cotangent(const Tensor& ct, const Tensor& arg, std::size_t i) {
+  if (ct.shape() != arg.shape())
+    throw ShapeError("xgrad::custom_vjp: bwd returned a cotangent of shape " + shape_str(ct.shape()) +
+                     " for argument " + std::to_string(i) + " of shape " + shape_str(arg.shape()) +
+                     " (each cotangent must have its argument's shape)");
+  return ct;
+}
 }  // namespace detail
 
 /// custom_vjp(fwd, bwd) -> a function of Tensors. fwd(args...) returns std::pair{value, residuals};
@@ -41,12 +49,12 @@ auto custom_vjp(Fwd fwd, Bwd bwd) {
                   "xgrad::custom_vjp: arguments must be Tensors");
     auto [y, res] = fwd(args...);
     using Res = decltype(res);
-    auto rule = [bwd, res = std::move(res)](const ad::Node&, const Tensor& g, ad::Grads& d) {
+    auto rule = [bwd, res = std::move(res)](const ad::Node& n, const Tensor& g, ad::Grads& d) {
       auto cts = bwd(res, g);
       static_assert(std::tuple_size_v<decltype(cts)> == sizeof...(args),
                     "xgrad::custom_vjp: bwd must return one cotangent per argument");
       [&]<std::size_t... I>(std::index_sequence<I...>) {
-        ((d.needs(I) ? d(I, Tensor(std::get<I>(cts))) : void()), ...);
+        ((d.needs(I) ? d(I, detail::checked_cotangent(Tensor(std::get<I>(cts)), n.in(I), I)) : void()), ...);
       }(std::make_index_sequence<sizeof...(args)>{});
     };
     (void)sizeof(Res);

@@ -79,7 +79,11 @@ class Grads {
   const Node* node_ = nullptr;
 };
 
-/// A transform level (RAII). Open it, lift the inputs, run the function, sweep backward, release.
+struct Orphans;
+
+/// A transform level (RAII). Open it, lift the inputs, run the function, sweep backward, release. A level belongs to
+/// the thread that opened it: using it on another thread throws MisuseError; destroying it there is safe (its nodes
+/// are freed by its own thread later).
 class Level {
  public:
   Level();
@@ -100,8 +104,9 @@ class Level {
   Tensor output(const Tensor& y) const;
 
  private:
+  void check_thread(const char* what) const;
   std::uint64_t bit_ = 0;
-  std::size_t index_ = 0;  // position in the thread's level list
+  std::shared_ptr<Orphans> owner_;  // the owning thread's mailbox for levels that die elsewhere
 };
 
 /// Run `f` with no level recording anything (its results are constants).
@@ -116,7 +121,7 @@ class NoGrad {
   std::uint64_t saved_;
 };
 
-/// Introspection for tests and benchmarks: nodes currently on this thread's tape, and live levels.
+/// Introspection for tests and benchmarks: nodes currently held on this thread's tape, and live levels.
 std::size_t tape_size();
 std::size_t live_levels();
 

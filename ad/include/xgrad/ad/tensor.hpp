@@ -54,7 +54,7 @@ class Tensor {
   std::shared_ptr<const Array> value_;
   std::uint64_t mask_ = 0;    // bits of the transform levels that trace this value
   std::uint64_t serial_ = 0;  // identity of its node on the tape (detects a node that has been freed)
-  std::uint32_t node_ = 0;    // index of its node on the thread's tape
+  std::uint64_t node_ = 0;    // index of its node on the thread's tape (never reused while the tape is non-empty)
 };
 
 /// The value, with no derivative: jax.lax.stop_gradient.

@@ -141,6 +141,7 @@ auto vjp(F f, const X& x, const Args&... args) {
 /// cotangent of u for the map u -> pullback(u) . t (one extra backward sweep; works at any nesting depth).
 template <class F, class X, class... Args>
 auto jvp(F f, const X& x, const X& t, const Args&... args) {
+  tree::check_like(x, t, "jvp", "tangent");
   auto [y, pullback] = vjp(f, x, args...);
   using Y = decltype(y);
   const Y u0 = tree::map([](const auto& leaf) { return detail::zeros_like(Tensor(leaf)); }, y);
@@ -163,6 +164,7 @@ Tensor vdot(const T& a, const T& b) {
 /// Hessian-vector product H v of a scalar f at x, by reverse over reverse: grad of x -> <grad f(x), v>.
 template <class F, class X, class... Args>
 X hvp(F f, const X& x, const X& v, const Args&... args) {
+  tree::check_like(x, v, "hvp", "tangent v");
   return grad([&](const X& y) { return vdot(grad(f)(y, args...), v); })(x);
 }
 

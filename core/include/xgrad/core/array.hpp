@@ -20,8 +20,10 @@ using Shape = std::vector<std::size_t>;
 std::string shape_str(const Shape& s);
 /// Shape of an array as a Shape.
 Shape shape_of(const Array& a);
-/// Number of elements of a shape (1 for the scalar shape ()).
-std::size_t shape_size(const Shape& s);
+/// Number of elements of a shape (1 for the scalar shape ()). Throws ShapeError naming `op` and the shape when the
+/// product of extents overflows or the doubles would not fit in memory's address space (more than PTRDIFF_MAX
+/// bytes): every place that multiplies extents goes through it, so no element count ever wraps around.
+std::size_t shape_size(const Shape& s, const char* op = "shape_size");
 
 /// numpy broadcasting of two shapes; throws ShapeError naming `op` and both shapes when they do not broadcast.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op = "broadcast_shapes");

@@ -12,6 +12,7 @@
 //
 // All operations copy the first tree and assign its leaves, so static fields and container sizes always come
 // from it and no type needs to be default-constructible.
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <functional>
@@ -243,9 +244,10 @@ namespace detail {
 struct Walk {
   const char* op;
   std::string path;
+  const char* ns = "tree::";
 
   [[noreturn]] void mismatch(const std::string& what) const {
-    throw ShapeError(std::string("xgrad::tree::") + op + ": structure mismatch at '" +
+    throw ShapeError(std::string("xgrad::") + ns + op + ": structure mismatch at '" +
                      (path.empty() ? std::string("<root>") : path) + "': " + what);
   }
   // Extend the path for one child, restoring it afterwards.
@@ -343,6 +345,23 @@ T map(F&& f, const T& t, const Ts&... others) {
   };
   w(g, out, others...);
   return out;
+}
+
+/// Throws ShapeError unless `other` has the structure of `like` and each of its leaves exactly the shape of `like`'s
+/// leaf there: a tangent, a cotangent, a gradient or an update has its primal's shape, never a broadcast of it. The
+/// message names `op` (the user's call), `what`, the key path and both shapes.
+template <class T, class U>
+void check_like(const T& like, const U& other, const char* op, const char* what) {
+  detail::Walk w{op, {}, ""};
+  auto g = [&](const std::string& path, const auto& a, const auto& b) {
+    const auto& sa = leaf_value(a).shape();
+    const auto& sb = leaf_value(b).shape();
+    if (std::equal(sa.begin(), sa.end(), sb.begin(), sb.end())) return;
+    throw ShapeError(std::string("xgrad::") + op + ": the " + what + (path.empty() ? "" : " at '" + path + "'") + " has shape " +
+                     shape_str(Shape(sb.begin(), sb.end())) + ", its primal has shape " +
+                     shape_str(Shape(sa.begin(), sa.end())) + " (they must be equal)");
+  };
+  w(g, like, other);
 }
 
 /// Number of leaves.

@@ -28,7 +28,7 @@ template <class Solver, class Fn, class X, class... Th>
 auto argmin(const ImplicitOptions& options, const Solver& solver, const Fn& f, const X& init, const Th&... theta) {
   auto F = [f](const X& x, const Th&... th) { return grad(f)(x, th...); };
   auto solve = [solver, f](const X& x0, const Th&... th) { return solver.run(f, x0, th...); };
-  return custom_root(F, options)(solve)(init, theta...);
+  return custom_root(F, options, "implicit::argmin")(solve)(init, theta...);
 }
 template <NotOptions Solver, class Fn, class X, class... Th>
 auto argmin(const Solver& solver, const Fn& f, const X& init, const Th&... theta) {
@@ -45,7 +45,7 @@ auto root(const ImplicitOptions& options, const Solver& solver, const Fn& F, con
     };
     return solver.run(residual, x0, th...);
   };
-  return custom_root(F, options)(solve)(init, theta...);
+  return custom_root(F, options, "implicit::root")(solve)(init, theta...);
 }
 template <NotOptions Solver, class Fn, class X, class... Th>
 auto root(const Solver& solver, const Fn& F, const X& init, const Th&... theta) {
@@ -57,7 +57,7 @@ template <class Solver, class Fn, class X, class... Th>
 auto fixed_point(const ImplicitOptions& options, const Solver& solver, const Fn& T, const X& init,
                  const Th&... theta) {
   auto solve = [solver, T](const X& x0, const Th&... th) { return solver.run(T, x0, th...); };
-  return custom_fixed_point(T, options)(solve)(init, theta...);
+  return custom_fixed_point(T, options, "implicit::fixed_point")(solve)(init, theta...);
 }
 template <NotOptions Solver, class Fn, class X, class... Th>
 auto fixed_point(const Solver& solver, const Fn& T, const X& init, const Th&... theta) {

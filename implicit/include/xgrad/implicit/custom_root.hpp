@@ -76,6 +76,7 @@ struct RootCore {
   ImplicitOptions options;
   bool inner_converged = true;
   std::string inner_status;
+  const char* caller = "implicit::custom_root";  // the user's call, for error messages
 };
 
 /// Record z (the flat solution, computed without the tape) as one node over the Tensors `theta`.
@@ -148,8 +149,9 @@ concept SolverResult = requires(const R& r) {
 template <class F, class Solve>
 class ImplicitFunction {
  public:
-  ImplicitFunction(F optimality, Solve solve, ImplicitOptions options)
-      : F_(std::move(optimality)), solve_(std::move(solve)), options_(std::move(options)) {
+  /// `name` is what error messages call it (argmin, root, ... pass their own).
+  ImplicitFunction(F optimality, Solve solve, ImplicitOptions options, const char* name = "implicit::custom_root")
+      : F_(std::move(optimality)), solve_(std::move(solve)), options_(std::move(options)), name_(name) {
     if (!options_.report) options_.report = std::make_shared<ImplicitReport>();
   }
 
@@ -162,6 +164,7 @@ class ImplicitFunction {
     using X = std::remove_cvref_t<decltype(x)>;
     auto core = std::make_shared<detail::RootCore>();
     core->options = options_;
+    core->caller = name_;
     if constexpr (detail::SolverResult<decltype(result)>) {
       core->inner_converged = result.state.status == optim::Status::converged;
       core->inner_status = optim::to_string(result.state.status);
@@ -209,23 +212,25 @@ class ImplicitFunction {
   F F_;
   Solve solve_;
   ImplicitOptions options_;
+  const char* name_;
 };
 
 /// custom_root(F, options)(solve_fn): see the top of this header. F(x, theta...) returns a pytree like x.
+/// `name` is what its error messages call it.
 template <class F>
-auto custom_root(F optimality, ImplicitOptions options = {}) {
-  return [optimality, options](auto solve) {
-    return ImplicitFunction<F, decltype(solve)>(optimality, std::move(solve), options);
+auto custom_root(F optimality, ImplicitOptions options = {}, const char* name = "implicit::custom_root") {
+  return [optimality, options, name](auto solve) {
+    return ImplicitFunction<F, decltype(solve)>(optimality, std::move(solve), options, name);
   };
 }
 
 /// custom_fixed_point(T, options)(solve_fn): custom_root with F(x, theta...) = T(x, theta...) - x.
 template <class T>
-auto custom_fixed_point(T map, ImplicitOptions options = {}) {
+auto custom_fixed_point(T map, ImplicitOptions options = {}, const char* name = "implicit::custom_fixed_point") {
   auto F = [map](const auto& x, const auto&... theta) {
     return tree::map([](const Tensor& a, const Tensor& b) { return a - b; }, map(x, theta...), x);
   };
-  return custom_root(std::move(F), std::move(options));
+  return custom_root(std::move(F), std::move(options), name);
 }
 
 }  // namespace xgrad::implicit

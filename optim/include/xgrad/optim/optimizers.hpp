@@ -24,13 +24,13 @@ struct SgdOptions {
 /// Stochastic gradient descent: chain(maybe(trace(momentum, nesterov)), scale_by_learning_rate(lr)).
 /// Without momentum, updates = -lr * g.
 inline auto sgd(LearningRate learning_rate, SgdOptions o = {}) {
-  return chain(maybe(o.momentum.has_value(), trace(o.momentum.value_or(0.0), o.nesterov)),
-               scale_by_learning_rate(std::move(learning_rate)));
+  return named("optim::sgd.update", chain(maybe(o.momentum.has_value(), trace(o.momentum.value_or(0.0), o.nesterov)),
+               scale_by_learning_rate(std::move(learning_rate))));
 }
 
 /// Adam (optax.adam): chain(scale_by_adam(o), scale_by_learning_rate(lr)).
 inline auto adam(LearningRate learning_rate, AdamOptions o = {}) {
-  return chain(scale_by_adam(o), scale_by_learning_rate(std::move(learning_rate)));
+  return named("optim::adam.update", chain(scale_by_adam(o), scale_by_learning_rate(std::move(learning_rate))));
 }
 
 /// Options of adamw (optax.adamw): Adam's and the decoupled weight decay.
@@ -47,8 +47,8 @@ struct AdamWOptions {
 /// updates = -lr * (adam_direction + weight_decay * params). To decay only some leaves, build the chain yourself
 /// with `masked(add_decayed_weights(...), predicate)`.
 inline auto adamw(LearningRate learning_rate, AdamWOptions o = {}) {
-  return chain(scale_by_adam({.b1 = o.b1, .b2 = o.b2, .eps = o.eps, .eps_root = o.eps_root, .nesterov = o.nesterov}),
-               add_decayed_weights(o.weight_decay), scale_by_learning_rate(std::move(learning_rate)));
+  return named("optim::adamw.update", chain(scale_by_adam({.b1 = o.b1, .b2 = o.b2, .eps = o.eps, .eps_root = o.eps_root, .nesterov = o.nesterov}),
+               add_decayed_weights(o.weight_decay), scale_by_learning_rate(std::move(learning_rate))));
 }
 
 /// Options of rmsprop (optax.rmsprop).
@@ -68,9 +68,9 @@ struct RmspropOptions {
 inline auto rmsprop(LearningRate learning_rate, RmspropOptions o = {}) {
   const RmsOptions r{.decay = o.decay, .eps = o.eps, .initial_scale = o.initial_scale, .eps_in_sqrt = o.eps_in_sqrt,
                      .bias_correction = o.bias_correction};
-  return chain(maybe(!o.centered, scale_by_rms(r)), maybe(o.centered, scale_by_stddev(r)),
+  return named("optim::rmsprop.update", chain(maybe(!o.centered, scale_by_rms(r)), maybe(o.centered, scale_by_stddev(r)),
                scale_by_learning_rate(std::move(learning_rate)),
-               maybe(o.momentum.has_value(), trace(o.momentum.value_or(0.0), o.nesterov)));
+               maybe(o.momentum.has_value(), trace(o.momentum.value_or(0.0), o.nesterov))));
 }
 
 /// Options of adagrad (optax.adagrad).
@@ -81,12 +81,12 @@ struct AdagradOptions {
 
 /// Adagrad (optax.adagrad): chain(scale_by_rss(initial_accumulator_value, eps), scale_by_learning_rate(lr)).
 inline auto adagrad(LearningRate learning_rate, AdagradOptions o = {}) {
-  return chain(scale_by_rss(o.initial_accumulator_value, o.eps), scale_by_learning_rate(std::move(learning_rate)));
+  return named("optim::adagrad.update", chain(scale_by_rss(o.initial_accumulator_value, o.eps), scale_by_learning_rate(std::move(learning_rate))));
 }
 
 /// AdaBelief (optax.adabelief): chain(scale_by_belief(o), scale_by_learning_rate(lr)).
 inline auto adabelief(LearningRate learning_rate, AdabeliefOptions o = {}) {
-  return chain(scale_by_belief(o), scale_by_learning_rate(std::move(learning_rate)));
+  return named("optim::adabelief.update", chain(scale_by_belief(o), scale_by_learning_rate(std::move(learning_rate))));
 }
 
 /// Options of lion (optax.lion).
@@ -98,13 +98,13 @@ struct LionOptions {
 
 /// Lion (optax.lion): chain(scale_by_lion(b1, b2), add_decayed_weights(weight_decay), scale_by_learning_rate(lr)).
 inline auto lion(LearningRate learning_rate, LionOptions o = {}) {
-  return chain(scale_by_lion(o.b1, o.b2), add_decayed_weights(o.weight_decay),
-               scale_by_learning_rate(std::move(learning_rate)));
+  return named("optim::lion.update", chain(scale_by_lion(o.b1, o.b2), add_decayed_weights(o.weight_decay),
+               scale_by_learning_rate(std::move(learning_rate))));
 }
 
 /// signSGD (optax.sign_sgd): chain(scale_by_sign(), scale_by_learning_rate(lr)): updates = -lr * sign(g).
 inline auto sign_sgd(LearningRate learning_rate) {
-  return chain(scale_by_sign(), scale_by_learning_rate(std::move(learning_rate)));
+  return named("optim::sign_sgd.update", chain(scale_by_sign(), scale_by_learning_rate(std::move(learning_rate))));
 }
 
 }  // namespace xgrad::optim

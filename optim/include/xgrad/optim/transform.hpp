@@ -38,6 +38,7 @@ template <class Init, class Update>
 struct Transform {
   Init init_fn;      ///< params -> state
   Update update_fn;  ///< (grads, state, params) -> Updated{updates, state}
+  const char* name = "optim::Transform::update";  ///< what error messages call it ("adam", "chain", ...)
 
   /// The initial state for `params` (a pytree built from the parameters' shapes and, for some transforms, values).
   template <class P>
@@ -47,14 +48,23 @@ struct Transform {
   /// One step: transform `grads` given the current `state` and `params`; returns the updates and the new state.
   template <class G, class S, class P>
   auto update(const G& grads, const S& state, const P& params) const {
+    // A gradient of another shape would broadcast silently through the Tensor arithmetic: refuse it.
+    tree::check_like(params, grads, name, "gradient");
     return update_fn(grads, state, params);
   }
 };
 
 /// A Transform from its two functions (usually generic lambdas).
 template <class Init, class Update>
-Transform<Init, Update> make_transform(Init init, Update update) {
-  return {std::move(init), std::move(update)};
+Transform<Init, Update> make_transform(Init init, Update update, const char* name = "optim::Transform::update") {
+  return {std::move(init), std::move(update), name};
+}
+
+/// `t` under another name for its error messages: adam is a chain, but its errors say "optim::adam.update".
+template <class Init, class Update>
+Transform<Init, Update> named(const char* name, Transform<Init, Update> t) {
+  t.name = name;
+  return t;
 }
 
 /// True for Transform types.
@@ -70,6 +80,7 @@ using state_t = decltype(std::declval<const T&>().init(std::declval<const P&>())
 /// params + updates, leaf by leaf (optax.apply_updates); the result has the parameters' type.
 template <class P, class U>
 P apply_updates(const P& params, const U& updates) {
+  tree::check_like(params, updates, "optim::apply_updates", "update");
   return tree::map([](const auto& p, const auto& u) { return Tensor(p) + Tensor(u); }, params, updates);
 }
 
