@@ -4,7 +4,7 @@ JOBS ?= 2
 DEMO ?= 03_learning_alpha
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: demo test bench asan docs deps clean
+.PHONY: demo test bench asan tsan docs deps clean
 deps:
 	bash scripts/install-deps.sh
 
@@ -23,6 +23,11 @@ asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan
 	ctest --preset asan
+
+tsan: deps
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan
+	ctest --preset tsan
 
 bench: deps
 	cmake --preset $(PRESET) >/dev/null
