@@ -148,6 +148,37 @@ TEST_CASE("meta: a short meta-training run reduces the meta-loss; the tape is re
   CHECK(text.find("steps/s") != std::string::npos);
 }
 
+TEST_CASE("meta: a meta-batch on 1, 2 and 4 threads gives the same weights bit for bit") {
+  const opt::Quadratics dist{.dim = 4, .batch = 3};
+  const opt::LearnedOptions o{.output_scale = 0.1};
+  auto make = [o](const Phi& p) { return opt::lstm_optimizer(p, o); };
+  const Phi phi0 = opt::init_lstm_optimizer(random::key(5), o, {.hidden = 4, .layers = 2});
+  auto train = [&](std::size_t threads) {
+    return opt::meta_train(phi0, make, dist, random::key(6),
+                           {.unroll = 3, .horizon = 6, .steps = 4, .learning_rate = 0.01, .meta_batch = 4,
+                            .threads = threads});
+  };
+  const auto one = train(1);
+  CHECK(one.tasks == 4 + 4);  // every trajectory restarts once after 6 inner steps
+  const auto w1 = tree::leaves(one.params);
+  for (std::size_t threads : {2, 4}) {
+    const auto many = train(threads);
+    const auto w = tree::leaves(many.params);
+    REQUIRE(w.size() == w1.size());
+    for (std::size_t i = 0; i < w.size(); ++i) CHECK(xt::all(xt::equal(w[i], w1[i])));
+    CHECK(many.meta_losses == one.meta_losses);
+  }
+  // The first outer step uses the mean of the four trajectories' meta-gradients.
+  auto single = [&](std::uint32_t n) {
+    const auto task = dist.sample(random::fold_in(random::key(6), n));
+    const auto x = task.init();
+    return opt::meta_value_and_grad(phi0, make, task, x, make(phi0).init(x), 0, 3, {.unroll = 3, .horizon = 6});
+  };
+  double mean_loss = 0.0;
+  for (std::uint32_t n = 0; n < 4; ++n) mean_loss += single(n).meta_loss.item() / 4;
+  CHECK(one.meta_losses.front() == doctest::Approx(mean_loss).epsilon(1e-14));
+}
+
 TEST_CASE("meta: the MLP optimizer meta-trains through the same code") {
   const opt::LearnedOptions o{.output_scale = 0.1};
   using MPhi = opt::MlpOptimizerParams;
@@ -173,5 +204,6 @@ TEST_CASE("meta: misuse is reported") {
   const Phi phi = opt::init_lstm_optimizer(random::key(1), {}, {.hidden = 2, .layers = 1});
   auto make = [](const Phi& p) { return opt::lstm_optimizer(p); };
   CHECK_THROWS_AS(opt::meta_train(phi, make, opt::Quadratics{}, random::key(0), {.unroll = 0}), ValueError);
+  CHECK_THROWS_AS(opt::meta_train(phi, make, opt::Quadratics{}, random::key(0), {.meta_batch = 0}), ValueError);
   CHECK_THROWS_AS(opt::Quadratics{.dim = 0}.sample(random::key(0)), ValueError);
 }
