@@ -77,15 +77,14 @@ struct Run {
   Array curves;                                           // (kSteps + 1, tasks)
 };
 
-// The losses of make(lr)'s runs on every task of a list, side by side: (kSteps + 1, problems of all tasks).
+// The losses of make(lr)'s runs on every task of a list, side by side: (kSteps + 1, problems of all tasks). The tasks
+// run on all cores (parallel::map keeps their order, so the figures do not depend on the number of threads).
 template <class Opt, class T>
 Array curves_on(const Opt& o, const std::vector<T>& tasks) {
-  std::vector<Array> parts;
+  const std::vector<Array> parts =
+      parallel::map(tasks.size(), [&](std::size_t i) { return opt::loss_curves(o, tasks[i], kSteps); });
   std::size_t cols = 0;
-  for (const auto& t : tasks) {
-    parts.push_back(opt::loss_curves(o, t, kSteps));
-    cols += parts.back().shape()[1];
-  }
+  for (const auto& p : parts) cols += p.shape()[1];
   Array out = Array::from_shape({std::size_t(kSteps) + 1, cols});
   std::size_t c0 = 0;
   for (const auto& p : parts) {
@@ -102,11 +101,12 @@ template <class Make, class T>
 Run tuned(const std::string& name, Make make, const std::vector<double>& lrs, const std::vector<T>& sweep_tasks,
           const std::vector<T>& test_tasks) {
   double best = std::numeric_limits<double>::infinity(), best_lr = lrs.front();
-  for (double lr : lrs) {
-    const double m = stats_at(curves_on(make(lr), sweep_tasks), kSteps).mean;
-    if (std::isfinite(m) && m < best) {
-      best = m;
-      best_lr = lr;
+  const std::vector<double> means = parallel::map(  // the sweep's rates side by side
+      lrs.size(), [&](std::size_t i) { return stats_at(curves_on(make(lrs[i]), sweep_tasks), kSteps).mean; });
+  for (std::size_t i = 0; i < lrs.size(); ++i) {
+    if (std::isfinite(means[i]) && means[i] < best) {
+      best = means[i];
+      best_lr = lrs[i];
     }
   }
   if (best_lr == lrs.front() || best_lr == lrs.back())

@@ -2,6 +2,8 @@
 
 #include <thread>
 #include <xgrad/ad/ad.hpp>
+#include <xgrad/core/parallel.hpp>
+#include <xgrad/core/random.hpp>
 
 using namespace xgrad;
 
@@ -179,3 +181,28 @@ TEST_CASE("threads: independent gradients at once") {
   for (auto& t : ts) t.join();
   for (int k = 0; k < 4; ++k) CHECK(results[static_cast<std::size_t>(k)] == doctest::Approx((k + 3) * std::exp(k + 1)));
 }
+
+TEST_CASE("threads: a data-parallel gradient through parallel::map_reduce is the same bit for bit on 1, 2, 4 threads") {
+  struct Model {
+    Tensor w, b;
+  };
+  const Tensor X(random::normal(random::key(3), {64, 5})), y(random::normal(random::key(4), {64}));
+  const Model m{Tensor(random::normal(random::key(5), {5})), Tensor(0.3)};
+  auto loss = [](const Model& p, const Tensor& x, const Tensor& t) {
+    return sum(square(tanh(matmul(x, p.w) + p.b) - t));
+  };
+  auto shard_grad = [&](std::size_t s) {
+    return grad(loss)(m, slice(X, 0, 8 * s, 8 * s + 8), slice(y, 0, 8 * s, 8 * s + 8));
+  };
+  const Model g1 = parallel::map_reduce(8, shard_grad, 1);
+  for (std::size_t threads : {2, 4}) {
+    const Model g = parallel::map_reduce(8, shard_grad, threads);
+    CHECK(xt::all(xt::equal(g.w.value(), g1.w.value())));
+    CHECK(g.b.item() == g1.b.item());
+  }
+  // The sum of the shards' gradients is the full batch's gradient (up to rounding).
+  const Model full = grad(loss)(m, X, y);
+  CHECK(xt::allclose(g1.w.value(), full.w.value(), 1e-12, 1e-12));
+  CHECK(ad::tape_size() == 0);
+}
+

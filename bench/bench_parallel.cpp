@@ -1,0 +1,85 @@
+// Strong scaling of the parallel map (core/parallel.hpp) on two workloads, each with 1, 2 (and 4) threads; the
+// 1-thread run is the baseline (the same code, serially). Wall-clock time (UseRealTime), since the work is spread
+// over threads.
+//
+//   BM_meta_step/threads      one outer step of meta-training: 8 trajectories (32 random 10-D quadratics each) of the
+//                             2-layer, 20-unit LSTM optimizer, each a first-order meta-gradient over an unroll of
+//                             20 inner steps, averaged in trajectory order (what meta_train does with meta_batch = 8)
+//   BM_data_parallel/threads  one epoch of data-parallel training of an MLP 64-128-10 (tanh, softmax cross-entropy)
+//                             on 2048 examples: 4 steps of a 512-example batch, each batch's gradient summed over 8
+//                             shards of 64 with parallel::map_reduce, then one sgd update
+#include <xtensor/xview.hpp>
+#include <xgrad/optim/optim.hpp>
+
+#include "common.hpp"
+
+namespace {
+
+using namespace xgrad;
+namespace opt = xgrad::optim;
+using Phi = opt::LstmOptimizerParams;
+
+void BM_meta_step(benchmark::State& st) {
+  const std::size_t threads = static_cast<std::size_t>(st.range(0));
+  const opt::LearnedOptions o{};
+  auto make = [o](const Phi& p) { return opt::lstm_optimizer(p, o); };
+  const Phi phi = opt::init_lstm_optimizer(random::key(1), o, {.hidden = 20, .layers = 2});
+  const opt::Quadratics dist{.dim = 10, .batch = 32};
+  std::vector<opt::QuadraticTask> tasks;
+  for (std::uint32_t k = 0; k < 8; ++k) tasks.push_back(dist.sample(random::fold_in(random::key(2), k)));
+  for (auto _ : st) {
+    auto grads = parallel::map(
+        tasks.size(),
+        [&](std::size_t k) {
+          const Tensor x = tasks[k].init();
+          return opt::meta_value_and_grad(phi, make, tasks[k], x, make(phi).init(x), 0, 20).grad;
+        },
+        threads);
+    benchmark::DoNotOptimize(parallel::sum_trees(grads));
+  }
+  st.counters["threads"] = static_cast<double>(threads);
+}
+BENCHMARK(BM_meta_step)->Arg(1)->Arg(2)->Arg(4)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+struct Mlp {
+  Tensor w1, b1, w2, b2;
+};
+Tensor mlp_loss(const Mlp& m, const Tensor& x, const Tensor& labels) {
+  const Tensor h = tanh(linear(x, m.w1, m.b1));
+  return sum(softmax_cross_entropy(linear(h, m.w2, m.b2), labels));
+}
+
+void BM_data_parallel(benchmark::State& st) {
+  const std::size_t threads = static_cast<std::size_t>(st.range(0));
+  constexpr std::size_t n = 2048, batch = 512, shard = 64, in = 64, hidden = 128, classes = 10;
+  const Array X = bench::uniform({n, in}, -1, 1, 1);
+  Array Y = xt::zeros<double>({n, classes});
+  for (std::size_t i = 0; i < n; ++i) Y(i, i % classes) = 1.0;
+  std::vector<Tensor> xs, ys;  // the shards, cut once
+  for (std::size_t s = 0; s < n / shard; ++s) {
+    xs.emplace_back(Array(xt::view(X, xt::range(s * shard, (s + 1) * shard), xt::all())));
+    ys.emplace_back(Array(xt::view(Y, xt::range(s * shard, (s + 1) * shard), xt::all())));
+  }
+  const Mlp m0{Tensor(bench::uniform({in, hidden}, -0.1, 0.1, 2)), Tensor(Array(xt::zeros<double>({hidden}))),
+               Tensor(bench::uniform({hidden, classes}, -0.1, 0.1, 3)), Tensor(Array(xt::zeros<double>({classes})))};
+  auto sgd = opt::sgd(1e-3);
+  for (auto _ : st) {
+    Mlp m = m0;
+    auto state = sgd.init(m);
+    for (std::size_t b = 0; b < n / batch; ++b) {
+      const std::size_t first = b * (batch / shard);
+      const Mlp g = parallel::map_reduce(
+          batch / shard, [&](std::size_t s) { return grad(mlp_loss)(m, xs[first + s], ys[first + s]); }, threads);
+      auto [u, next] = sgd.update(g, state, m);
+      m = opt::apply_updates(m, u);
+      state = std::move(next);
+    }
+    benchmark::DoNotOptimize(m.w1.value().data());
+  }
+  st.counters["threads"] = static_cast<double>(threads);
+}
+BENCHMARK(BM_data_parallel)->Arg(1)->Arg(2)->Arg(4)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
