@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [extra-package ...]   (run as root, or with sudo available)
 set -euo pipefail
 pkgs=(build-essential cmake libxtensor-dev libxtensor-blas-dev libopenblas-dev liblapack-dev
-      doctest-dev libbenchmark-dev "$@")
+      doctest-dev libbenchmark-dev libopenmpi-dev openmpi-bin "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

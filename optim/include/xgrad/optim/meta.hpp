@@ -53,9 +53,17 @@ struct MetaOptions {
   std::ostream* progress = nullptr;   ///< where meta_train writes its progress lines; nullptr: silent
   int meta_batch = 1;                 ///< meta_train: trajectories per outer step; the meta-gradient is their mean
   std::size_t threads = 0;            ///< meta_train: threads for the meta-batch (0: parallel::default_threads())
+  /// meta_train across processes: sums a flat Array over them (dist::sum_over_ranks()); each process meta-trains on
+  /// its own tasks (give each its own key) and phi takes the same step everywhere. Empty: this process alone.
+  std::function<Array(Array)> sum_over_processes{};
 };
 
 namespace detail {
+/// A tree like t with zeros in every leaf.
+template <class T>
+T zeros_tree(const T& t) {
+  return tree::map([](const auto& leaf) { return Array(xt::zeros<double>(tree::leaf_value(leaf).shape())); }, t);
+}
 /// The tree with every Tensor leaf replaced by its value (no derivatives flow back through it).
 template <class T>
 T stop_tree(const T& t) {
@@ -189,11 +197,25 @@ MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, rand
       }
     }
     double loss = all_sum / static_cast<double>(grads.size());  // not finite when every trajectory failed
-    if (!finite.empty()) {
-      loss = loss_sum / static_cast<double>(finite.size());
-      Phi g = finite.size() == 1 ? std::move(finite.front()) : parallel::sum_trees(finite);
-      if (finite.size() > 1) {
-        const double scale = 1.0 / static_cast<double>(finite.size());
+    double count = static_cast<double>(finite.size());
+    Phi g = finite.empty() ? detail::zeros_tree(phi)
+                           : (finite.size() == 1 ? std::move(finite.front()) : parallel::sum_trees(finite));
+    if (o.sum_over_processes) {  // one buffer [count, loss sum, gradient sum] over every process, finite or not
+      auto [flat, unravel] = tree::ravel(g);
+      Array buf = Array::from_shape({flat.size() + 2});
+      buf(0) = count;
+      buf(1) = loss_sum;
+      std::copy(flat.begin(), flat.end(), buf.begin() + 2);
+      buf = o.sum_over_processes(std::move(buf));
+      count = buf(0);
+      loss_sum = buf(1);
+      std::copy(buf.begin() + 2, buf.end(), flat.begin());
+      g = unravel(flat);
+    }
+    if (count > 0) {
+      loss = loss_sum / count;
+      if (count != 1.0) {
+        const double scale = 1.0 / count;
         g = tree::map([scale](const auto& leaf) { return Array(tree::leaf_value(leaf) * scale); }, g);
       }
       auto [u, s] = outer.update(g, outer_state, phi);
