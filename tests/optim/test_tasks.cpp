@@ -81,6 +81,26 @@ TEST_CASE("tasks: loss_curves runs an optimizer on every problem") {
   CHECK(c1(30, 0) == doctest::Approx(c(30, 0)).epsilon(1e-12));
 }
 
+TEST_CASE("tasks: a learning-rate sweep of loss_curves over held-out tasks is the same bit for bit on 1, 2, 4 threads") {
+  std::vector<opt::QuadraticTask> tasks;
+  for (std::uint32_t k = 0; k < 3; ++k)
+    tasks.push_back(opt::Quadratics{.dim = 5, .batch = 4}.sample(random::fold_in(random::key(4), k)));
+  const std::vector<double> lrs{1e-3, 1e-2, 3e-2, 1e-1};
+  auto sweep = [&](std::size_t threads) {  // (rate, task) pairs as independent pieces
+    return parallel::map(
+        lrs.size() * tasks.size(),
+        [&](std::size_t i) { return opt::loss_curves(opt::adam(lrs[i / tasks.size()]), tasks[i % tasks.size()], 40); },
+        threads);
+  };
+  const auto one = sweep(1);
+  for (std::size_t threads : {2, 4}) {
+    const auto many = sweep(threads);
+    REQUIRE(many.size() == one.size());
+    for (std::size_t i = 0; i < one.size(); ++i) CHECK(xt::all(xt::equal(many[i], one[i])));
+  }
+  CHECK(one[4](40, 0) < one[4](0, 0));  // adam(1e-2) lowers the loss of the first task's first problem
+}
+
 TEST_CASE("tasks: MLP classification on a data set, weights as a struct") {
   static_assert(opt::TaskDistribution<opt::MlpClassification>);
   // Two separable blobs in 3-D.
