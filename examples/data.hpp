@@ -65,4 +65,16 @@ inline Dataset split_xy(const xgrad::Array& table) {
   return {xt::view(table, xt::all(), xt::range(0, last)), xt::view(table, xt::all(), last)};
 }
 
+/// Fraction of rows of `logits` (examples x classes) whose largest entry is at the column `labels` gives.
+/// (A loop: GCC 12 warns inside xt::argmax(a, axis).)
+inline double accuracy(const xgrad::Array& logits, const xgrad::Array& labels) {
+  std::size_t right = 0;
+  for (std::size_t i = 0; i < logits.shape()[0]; ++i) {
+    std::size_t best = 0;
+    for (std::size_t k = 1; k < logits.shape()[1]; ++k) best = logits(i, k) > logits(i, best) ? k : best;
+    right += double(best) == labels(i);
+  }
+  return double(right) / double(labels.size());
+}
+
 }  // namespace example

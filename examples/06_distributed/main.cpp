@@ -43,14 +43,7 @@ Tensor logits(const MLP& m, const Tensor& X) { return linear(tanh(linear(X, m.hi
 Tensor loss(const MLP& m, const Tensor& X, const Tensor& Y) { return mean(softmax_cross_entropy(logits(m, X), Y)); }
 
 double accuracy(const MLP& m, const Tensor& X, const Array& labels) {
-  const Array z = logits(m, X).value();
-  std::size_t right = 0;
-  for (std::size_t i = 0; i < z.shape()[0]; ++i) {
-    std::size_t best = 0;
-    for (std::size_t k = 1; k < z.shape()[1]; ++k) best = z(i, k) > z(i, best) ? k : best;
-    right += double(best) == labels(i);
-  }
-  return double(right) / double(labels.size());
+  return example::accuracy(logits(m, X).value(), labels);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
