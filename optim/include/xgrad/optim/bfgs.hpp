@@ -5,7 +5,8 @@
 //   H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T,   s = x_{k+1} - x_k, y = g_{k+1} - g_k, rho = 1 / <s, y>.
 //
 // H starts as the identity; just before the first update it is rescaled to (<y, s> / <y, y>) I (N&W eq. 6.20). An
-// update is skipped when <s, y> <= curvature_eps <y, y> (it would break positive definiteness). O(n^2) memory and
+// update is skipped when <s, y> <= curvature_eps (-<g, s>) (it would break positive definiteness; scipy L-BFGS-B's
+// scale-free test, g the gradient before the step). O(n^2) memory and
 // work per iteration: for small problems (up to a few thousand parameters); use LBFGS beyond.
 //
 //   xgrad::optim::BFGS solver{.maxiter = 200, .tol = 1e-8};
@@ -16,6 +17,7 @@
 // `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
 // status is Status::converged exactly when state.error <= tol.
 #include <cstddef>
+#include <limits>
 #include <utility>
 
 #include "xgrad/optim/linesearch.hpp"
@@ -49,7 +51,9 @@ struct BFGS {
   BacktrackingLineSearch backtracking{.condition = LineSearchCondition::strong_wolfe};  ///< options of backtracking
   MoreThuenteLineSearch more_thuente{};  ///< options of the More-Thuente search
   HagerZhangLineSearch hager_zhang{};    ///< options of the Hager-Zhang search
-  double curvature_eps = 1e-10;  ///< the update is skipped when <s, y> <= curvature_eps * <y, y>
+  /// The update is skipped when <s, y> <= curvature_eps * (-<g, s>), g the gradient before the step (scipy
+  /// L-BFGS-B's test: both sides in f's units, independent of the problem's scaling).
+  double curvature_eps = std::numeric_limits<double>::epsilon();
   bool verbose = false;          ///< print one line per iteration (iter, value, error, stepsize, evals) to stdout
   Callback callback{};           ///< called after each iteration; returning true stops run()
 
@@ -88,8 +92,8 @@ struct BFGS {
     ++s.iter_num;
     if (r.ok) {
       const Array sv = detail::sub(r.params, x), yv = detail::sub(r.grad, g);
-      const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv);
-      if (yy > 0.0 && sy > curvature_eps * yy) {
+      const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv), descent = -detail::dot(g, sv);
+      if (yy > 0.0 && sy > curvature_eps * descent) {
         if (s.num_updates == 0) scale(s.inv_hessian, sy / yy);  // N&W eq. 6.20
         bfgs_update(s.inv_hessian, sv, yv, 1.0 / sy);
         ++s.num_updates;

@@ -16,6 +16,7 @@
 // status is Status::converged exactly when state.error <= tol.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -55,7 +56,10 @@ struct LBFGS {
   BacktrackingLineSearch backtracking{.condition = LineSearchCondition::strong_wolfe};  ///< options of backtracking
   MoreThuenteLineSearch more_thuente{};  ///< options of the More-Thuente search
   HagerZhangLineSearch hager_zhang{};    ///< options of the Hager-Zhang search
-  double curvature_eps = 1e-10;  ///< the pair (s, y) is skipped when <s, y> <= curvature_eps * <y, y>
+  /// The pair (s, y) is skipped when <s, y> <= curvature_eps * (-<g, s>), g the gradient before the step: scipy's
+  /// L-BFGS-B test (lbfgsb.f, `dr <= epsmch * ddum`). Both sides are in f's units, so the test does not depend on
+  /// the problem's scaling (the former `<s, y> <= 1e-10 <y, y>` dropped every pair once the curvature exceeded 1e10).
+  double curvature_eps = std::numeric_limits<double>::epsilon();
   bool verbose = false;      ///< print one line per iteration (iter, value, error, stepsize, evals) to stdout
   Callback callback{};       ///< called after each iteration; returning true stops run()
 
@@ -90,8 +94,8 @@ struct LBFGS {
     ++s.iter_num;
     if (r.ok) {
       Array sv = detail::sub(r.params, x), yv = detail::sub(r.grad, g);
-      const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv);
-      if (yy > 0.0 && sy > curvature_eps * yy && history_size > 0) {
+      const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv), descent = -detail::dot(g, sv);
+      if (yy > 0.0 && sy > curvature_eps * descent && history_size > 0) {
         s.s_history.push_back(std::move(sv));
         s.y_history.push_back(std::move(yv));
         s.rho_history.push_back(1.0 / sy);
