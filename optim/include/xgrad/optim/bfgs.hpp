@@ -38,6 +38,10 @@ struct BFGSState {
   int num_linesearch_iter = 0;  ///< line-search trial evaluations, over all iterations
   P grad;                       ///< gradient at the current parameters, params' type
   Status status = Status::running;  ///< see Status
+  ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the status converged
+  double best_value = std::numeric_limits<double>::infinity();  ///< lowest value reached by an iteration (stall test)
+  double best_error = std::numeric_limits<double>::infinity();  ///< lowest error reached by an iteration (stall test)
+  int num_stall_iter = 0;       ///< iterations in a row with neither a value below best_value nor an error below best_error
   Array inv_hessian{};          ///< n x n inverse-Hessian approximation H on the flat view (symmetric)
   int num_updates = 0;          ///< BFGS updates applied to H since it was last the identity
 };
@@ -46,6 +50,10 @@ struct BFGSState {
 struct BFGS {
   int maxiter = 500;             ///< most iterations for run()
   double tol = 1e-5;             ///< converged when ||grad||_2 (global, all leaves) <= tol
+  double ftol = 0.0;         ///< also converged when f_k - f_{k+1} <= ftol max(|f_k|, |f_{k+1}|, 1) (scipy; 0: off)
+  double xtol = 0.0;         ///< also converged when ||x_{k+1} - x_k||_2 <= xtol max(1, ||x_k||_2) (0: off)
+  int stall_iterations = 10;  ///< Status::stalled after this many iterations in a row without a new lowest value or
+                              ///< gradient norm (0: off)
   LineSearchKind linesearch = LineSearchKind::zoom;  ///< which line search
   ZoomLineSearch zoom{};         ///< options of the zoom search
   BacktrackingLineSearch backtracking{.condition = LineSearchCondition::strong_wolfe};  ///< options of backtracking
@@ -99,7 +107,7 @@ struct BFGS {
         ++s.num_updates;
       }
     }
-    P next = detail::record_step(s, r, params, unravel, tol);
+    P next = detail::record_step(*this, s, r, params, x, unravel);
     return {std::move(next), std::move(s)};
   }
 
