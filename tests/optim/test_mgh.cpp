@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string>
 
 #include "optim/mgh_problems.hpp"
@@ -59,7 +60,10 @@ std::vector<int> run_all(Solver solver, const char* name) {
       INFO(name << " / " << kind_name(kind) << " on " << p.number << " " << p.name << ": " << to_string(s.status)
                 << " after " << s.iter_num << " iterations, f = " << s.value << ", ||g|| = " << s.error);
       CHECK(s.status != opt::Status::running);
-      CHECK((ok || s.status != opt::Status::converged));  // converged only where a listed minimum is reached
+      // converged by the gradient test only where a listed minimum is reached (ftol may stop anywhere: scipy's
+      // L-BFGS-B reports success on 6 unsolved problems with its default ftol)
+      CHECK((ok || s.status != opt::Status::converged || s.converged_by != opt::ConvergenceTest::gtol));
+      if (solver.ftol == 0.0 && solver.xtol == 0.0) CHECK((ok || s.status != opt::Status::converged));
       CHECK(std::isfinite(s.value));
       t.solved += ok;
       t.nfev += s.num_fun_eval;
@@ -68,9 +72,10 @@ std::vector<int> run_all(Solver solver, const char* name) {
       t.scipy_lbfgsb_nfev += ref.lbfgsb.nfev;
       t.scipy_bfgs_nfev += ref.bfgs.nfev;
       if (print_table())
-        std::printf("%-11s %-12s %2d %-25s f=%-13.6e iter=%-5d nfev=%-6d %-18s %s | scipy L-BFGS-B %5d BFGS %5d\n",
+        std::printf("%-11s %-12s %2d %-25s f=%-13.6e iter=%-5d nfev=%-6d %-18s %-4s %s | scipy L-BFGS-B %5d BFGS %5d\n",
                     name, kind_name(kind), p.number, p.name.c_str(), s.value, s.iter_num, s.num_fun_eval,
-                    to_string(s.status).c_str(), ok ? "solved" : "-", ref.lbfgsb.nfev, ref.bfgs.nfev);
+                    to_string(s.status).c_str(), to_string(s.converged_by).c_str(), ok ? "solved" : "-",
+                    ref.lbfgsb.nfev, ref.bfgs.nfev);
     }
     if (print_table())
       std::printf("SUMMARY %-11s %-12s solved %2d/28 nfev %6d | scipy L-BFGS-B solved %2d nfev %5d, BFGS solved %2d "
@@ -118,4 +123,13 @@ TEST_CASE("MGH: NonlinearCG with every line search: solved, or an honest status"
 
 TEST_CASE("MGH: NewtonCG with every line search: solved, or an honest status") {
   run_all(opt::NewtonCG{.maxiter = 2000, .tol = 1e-6}, "NewtonCG");
+}
+
+TEST_CASE("MGH: LBFGS and BFGS with scipy's default ftol (2.2e-9): fewer evaluations, every gtol stop a solution") {
+  // scipy's factr = 1e7 times machine epsilon; the counts beside scipy's are in the summary (XGRAD_MGH_TABLE=1)
+  const double ftol = 1e7 * std::numeric_limits<double>::epsilon();
+  const auto lbfgs = run_all(opt::LBFGS{.maxiter = 2000, .tol = 1e-6, .ftol = ftol}, "LBFGS+ftol");
+  const auto bfgs = run_all(opt::BFGS{.maxiter = 2000, .tol = 1e-6, .ftol = ftol}, "BFGS+ftol");
+  for (int count : lbfgs) CHECK(count >= 20);  // an ftol stop may be short of the minimum: scipy solves 22
+  for (int count : bfgs) CHECK(count >= 20);
 }
