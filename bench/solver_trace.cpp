@@ -75,7 +75,8 @@ template <class F, class... Args>
 void all_solvers(const std::string& problem, double tol, const F& f, const Tensor& x0, const Args&... args) {
   const std::size_t n = x0.size();
   {
-    trace("GradientDescent", "backtracking", problem, opt::GradientDescent{.maxiter = 2000, .tol = tol}, f, x0, args...);
+    trace("GradientDescent", "backtracking", problem, opt::GradientDescent{.maxiter = 2000, .tol = tol}, f, x0,
+          args...);
     trace("GradientDescent", "accelerated", problem,
           opt::GradientDescent{.maxiter = 2000, .tol = tol, .acceleration = true}, f, x0, args...);
   }
@@ -90,8 +91,8 @@ void all_solvers(const std::string& problem, double tol, const F& f, const Tenso
   for (auto [m, name] : {std::pair{opt::NonlinearCGMethod::fletcher_reeves, "zoom/fletcher_reeves"},
                          std::pair{opt::NonlinearCGMethod::hestenes_stiefel, "zoom/hestenes_stiefel"},
                          std::pair{opt::NonlinearCGMethod::dai_yuan, "zoom/dai_yuan"}})
-    trace("NonlinearCG", name, problem, opt::NonlinearCG{.maxiter = 2000, .tol = tol, .method = m, .powell_restart = true},
-          f, x0, args...);
+    trace("NonlinearCG", name, problem,
+          opt::NonlinearCG{.maxiter = 2000, .tol = tol, .method = m, .powell_restart = true}, f, x0, args...);
   for (auto k : all_kinds)
     trace("NewtonCG", ls_name(k), problem, opt::NewtonCG{.maxiter = 500, .tol = tol, .linesearch = k}, f, x0, args...);
 }

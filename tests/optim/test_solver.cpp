@@ -95,7 +95,7 @@ auto run_seen(Solver solver, const MGHProblem& p, Seen& seen) {
 }
 }  // namespace
 
-TEST_CASE("solvers: a run that cycles ends stalled, never converged, and only after stall_iterations without progress") {
+TEST_CASE("solvers: a cycling run ends stalled, never converged, only after stall_iterations without progress") {
   for (auto kind : {opt::LineSearchKind::zoom, opt::LineSearchKind::hager_zhang}) {
     INFO("line search " << static_cast<int>(kind));
     Seen seen;

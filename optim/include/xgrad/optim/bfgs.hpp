@@ -15,7 +15,9 @@
 // Params may be any pytree; H acts on the flat view (all leaves, tree::ravel order), so it couples the leaves.
 //
 // `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged exactly when state.error <= tol.
+// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol` (scipy's, off
+// by default) can also end a run converged; `stall_iterations` ends one that makes no progress as Status::stalled
+// (solver.hpp, progress_tests).
 #include <cstddef>
 #include <limits>
 #include <utility>
@@ -41,7 +43,7 @@ struct BFGSState {
   ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the status converged
   double best_value = std::numeric_limits<double>::infinity();  ///< lowest value reached by an iteration (stall test)
   double best_error = std::numeric_limits<double>::infinity();  ///< lowest error reached by an iteration (stall test)
-  int num_stall_iter = 0;       ///< iterations in a row with neither a value below best_value nor an error below best_error
+  int num_stall_iter = 0;       ///< iterations in a row lowering neither best_value nor best_error
   Array inv_hessian{};          ///< n x n inverse-Hessian approximation H on the flat view (symmetric)
   int num_updates = 0;          ///< BFGS updates applied to H since it was last the identity
 };

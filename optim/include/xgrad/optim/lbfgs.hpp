@@ -13,7 +13,9 @@
 // the same iterates as one leaf (jaxopt computed them per leaf: jaxopt #468). The histories are stored flat.
 //
 // `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged exactly when state.error <= tol.
+// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol` (scipy's, off
+// by default) can also end a run converged; `stall_iterations` ends one that makes no progress as Status::stalled
+// (solver.hpp, progress_tests).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -43,7 +45,7 @@ struct LBFGSState {
   ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the status converged
   double best_value = std::numeric_limits<double>::infinity();  ///< lowest value reached by an iteration (stall test)
   double best_error = std::numeric_limits<double>::infinity();  ///< lowest error reached by an iteration (stall test)
-  int num_stall_iter = 0;       ///< iterations in a row with neither a value below best_value nor an error below best_error
+  int num_stall_iter = 0;       ///< iterations in a row lowering neither best_value nor best_error
   std::vector<Array> s_history{};    ///< flat steps s_k = x_{k+1} - x_k, oldest first
   std::vector<Array> y_history{};    ///< flat gradient changes y_k = g_{k+1} - g_k, oldest first
   std::vector<double> rho_history{}; ///< 1 / <s_k, y_k>

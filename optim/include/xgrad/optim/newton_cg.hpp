@@ -19,7 +19,9 @@
 // quadratic with max_forcing tiny (and max_cg_iter >= n) the first step is the exact Newton step: one iteration.
 //
 // `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged exactly when state.error <= tol. (The inner CG tolerance is eta_k ||g||, not tol.)
+// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol` (scipy's, off
+// by default) can also end a run converged; `stall_iterations` ends one that makes no progress as Status::stalled
+// (solver.hpp, progress_tests). (The inner CG tolerance is eta_k ||g||, not tol.)
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -48,7 +50,7 @@ struct NewtonCGState {
   ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the status converged
   double best_value = std::numeric_limits<double>::infinity();  ///< lowest value reached by an iteration (stall test)
   double best_error = std::numeric_limits<double>::infinity();  ///< lowest error reached by an iteration (stall test)
-  int num_stall_iter = 0;       ///< iterations in a row with neither a value below best_value nor an error below best_error
+  int num_stall_iter = 0;       ///< iterations in a row lowering neither best_value nor best_error
   int num_hvp_eval = 0;         ///< Hessian-vector products, over all iterations (one per inner CG iteration)
   int num_cg_iter = 0;          ///< inner CG iterations, over all iterations
   int num_negative_curvature = 0;  ///< iterations whose inner CG stopped at non-positive curvature

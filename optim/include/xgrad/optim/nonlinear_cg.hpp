@@ -21,7 +21,9 @@
 // product is global across the leaves. Memory is O(n): good for large problems where LBFGS's history is too much.
 //
 // `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged exactly when state.error <= tol.
+// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol` (scipy's, off
+// by default) can also end a run converged; `stall_iterations` ends one that makes no progress as Status::stalled
+// (solver.hpp, progress_tests).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -56,7 +58,7 @@ struct NonlinearCGState {
   ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the status converged
   double best_value = std::numeric_limits<double>::infinity();  ///< lowest value reached by an iteration (stall test)
   double best_error = std::numeric_limits<double>::infinity();  ///< lowest error reached by an iteration (stall test)
-  int num_stall_iter = 0;       ///< iterations in a row with neither a value below best_value nor an error below best_error
+  int num_stall_iter = 0;       ///< iterations in a row lowering neither best_value nor best_error
   Array descent_direction{};    ///< the next search direction d (flat, tree::ravel order); -grad after a restart
   double previous_slope = 0.0;  ///< <g, d> of the previous line search, for the next first trial step
   int num_restarts = 0;         ///< iterations whose direction was reset to -grad (the first not counted)
