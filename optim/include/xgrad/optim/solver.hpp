@@ -45,8 +45,8 @@ namespace detail {
 
 template <class S>
 IterationInfo info(const S& s) {
-  return {s.iter_num,      s.value,         s.error,  s.stepsize,      s.num_fun_eval,
-          s.num_grad_eval, s.num_linesearch_iter, s.status, s.converged_by};
+  return {s.iter_num, s.value, s.error, s.stepsize, s.num_fun_eval, s.num_grad_eval, s.num_linesearch_iter,
+          s.status, s.converged_by};
 }
 
 // One table line per iteration (the header before the first).
