@@ -148,6 +148,16 @@ TEST_CASE("argmin: an unconverged inner solve or adjoint solve is visible, and r
   CHECK(report->inner_status == "max_iterations");
   CHECK(report->adjoint.converged);
 
+  // An inner run stopped by ftol is converged for the solver but not a certified stationary point: it raises.
+  auto outer_ftol = [&](const Tensor& a) {
+    auto [w, state] = im::argmin(cg, opt::LBFGS{.maxiter = 500, .tol = 1e-12, .ftol = 0.5}, ridge_inner, w0, a,
+                                 Tensor(r.X), Tensor(r.y));
+    CHECK(state.status == opt::Status::converged);
+    CHECK(state.converged_by == opt::ConvergenceTest::ftol);
+    return ridge_outer(w, r);
+  };
+  CHECK_THROWS_WITH_AS(grad(outer_ftol)(Tensor(0.1)), doctest::Contains("converged by ftol"), Error);
+
   // The adjoint solve capped at one iteration on an 8-dimensional system cannot converge.
   im::ImplicitOptions short_adjoint{.solver = {.method = im::Method::cg, .options = {.maxiter = 1}}};
   CHECK_THROWS_WITH_AS(grad(outer_with(short_adjoint, 500))(Tensor(0.1)), doctest::Contains("adjoint"), Error);

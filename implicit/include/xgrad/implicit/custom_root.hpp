@@ -51,7 +51,7 @@ enum class OnFailure {
 /// The convergence of the solves behind an implicit function's derivatives.
 struct ImplicitReport {
   std::string inner_status = "unknown";  ///< status of the last inner solve ("unknown" if solve_fn reports none)
-  bool inner_converged = true;           ///< false if the last inner solve reported anything but converged
+  bool inner_converged = true;           ///< false if the last inner solve reported anything but converged by gtol
   SolveInfo adjoint{};                   ///< the last adjoint linear solve
   int adjoint_solves = 0;                ///< adjoint solves done
   int adjoint_failures = 0;              ///< of which did not converge
@@ -168,6 +168,13 @@ class ImplicitFunction {
     if constexpr (detail::SolverResult<decltype(result)>) {
       core->inner_converged = result.state.status == optim::Status::converged;
       core->inner_status = optim::to_string(result.state.status);
+      // An ftol or xtol stop does not certify a stationary point, which the implicit function theorem needs.
+      if constexpr (requires { result.state.converged_by; }) {
+        if (core->inner_converged && result.state.converged_by != optim::ConvergenceTest::gtol) {
+          core->inner_converged = false;
+          core->inner_status += " by " + optim::to_string(result.state.converged_by);
+        }
+      }
     } else {
       core->inner_status = "unknown";
     }

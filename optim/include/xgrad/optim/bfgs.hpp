@@ -5,7 +5,8 @@
 //   H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T,   s = x_{k+1} - x_k, y = g_{k+1} - g_k, rho = 1 / <s, y>.
 //
 // H starts as the identity; just before the first update it is rescaled to (<y, s> / <y, y>) I (N&W eq. 6.20). An
-// update is skipped when <s, y> <= curvature_eps <y, y> (it would break positive definiteness). O(n^2) memory and
+// update is skipped when <s, y> <= curvature_eps (-<g, s>) (it would break positive definiteness; scipy L-BFGS-B's
+// scale-free test, g the gradient before the step). O(n^2) memory and
 // work per iteration: for small problems (up to a few thousand parameters); use LBFGS beyond.
 //
 //   xgrad::optim::BFGS solver{.maxiter = 200, .tol = 1e-8};
@@ -14,8 +15,11 @@
 // Params may be any pytree; H acts on the flat view (all leaves, tree::ravel order), so it couples the leaves.
 //
 // `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged exactly when state.error <= tol.
+// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol` (scipy's, off
+// by default) can also end a run converged; `stall_iterations` ends one that makes no progress as Status::stalled
+// (solver.hpp, progress_tests).
 #include <cstddef>
+#include <limits>
 #include <utility>
 
 #include "xgrad/optim/linesearch.hpp"
@@ -36,6 +40,10 @@ struct BFGSState {
   int num_linesearch_iter = 0;  ///< line-search trial evaluations, over all iterations
   P grad;                       ///< gradient at the current parameters, params' type
   Status status = Status::running;  ///< see Status
+  ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the status converged
+  double best_value = std::numeric_limits<double>::infinity();  ///< lowest value reached by an iteration (stall test)
+  double best_error = std::numeric_limits<double>::infinity();  ///< lowest error reached by an iteration (stall test)
+  int num_stall_iter = 0;       ///< iterations in a row lowering neither best_value nor best_error
   Array inv_hessian{};          ///< n x n inverse-Hessian approximation H on the flat view (symmetric)
   int num_updates = 0;          ///< BFGS updates applied to H since it was last the identity
 };
@@ -44,12 +52,18 @@ struct BFGSState {
 struct BFGS {
   int maxiter = 500;             ///< most iterations for run()
   double tol = 1e-5;             ///< converged when ||grad||_2 (global, all leaves) <= tol
+  double ftol = 0.0;         ///< also converged when f_k - f_{k+1} <= ftol max(|f_k|, |f_{k+1}|, 1) (scipy; 0: off)
+  double xtol = 0.0;         ///< also converged when ||x_{k+1} - x_k||_2 <= xtol max(1, ||x_k||_2) (0: off)
+  int stall_iterations = 10;  ///< Status::stalled after this many iterations in a row without a new lowest value or
+                              ///< gradient norm (0: off)
   LineSearchKind linesearch = LineSearchKind::zoom;  ///< which line search
   ZoomLineSearch zoom{};         ///< options of the zoom search
   BacktrackingLineSearch backtracking{.condition = LineSearchCondition::strong_wolfe};  ///< options of backtracking
   MoreThuenteLineSearch more_thuente{};  ///< options of the More-Thuente search
   HagerZhangLineSearch hager_zhang{};    ///< options of the Hager-Zhang search
-  double curvature_eps = 1e-10;  ///< the update is skipped when <s, y> <= curvature_eps * <y, y>
+  /// The update is skipped when <s, y> <= curvature_eps * (-<g, s>), g the gradient before the step (scipy
+  /// L-BFGS-B's test: both sides in f's units, independent of the problem's scaling).
+  double curvature_eps = std::numeric_limits<double>::epsilon();
   bool verbose = false;          ///< print one line per iteration (iter, value, error, stepsize, evals) to stdout
   Callback callback{};           ///< called after each iteration; returning true stops run()
 
@@ -88,14 +102,14 @@ struct BFGS {
     ++s.iter_num;
     if (r.ok) {
       const Array sv = detail::sub(r.params, x), yv = detail::sub(r.grad, g);
-      const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv);
-      if (yy > 0.0 && sy > curvature_eps * yy) {
+      const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv), descent = -detail::dot(g, sv);
+      if (yy > 0.0 && sy > curvature_eps * descent) {
         if (s.num_updates == 0) scale(s.inv_hessian, sy / yy);  // N&W eq. 6.20
         bfgs_update(s.inv_hessian, sv, yv, 1.0 / sy);
         ++s.num_updates;
       }
     }
-    P next = detail::record_step(s, r, params, unravel, tol);
+    P next = detail::record_step(*this, s, r, params, x, unravel);
     return {std::move(next), std::move(s)};
   }
 

@@ -9,8 +9,11 @@
 //   auto [params, state] = solver.run(f, x0, args...);
 //
 // `tol` measures the gradient's global Euclidean norm at the current parameters: state.error = ||grad f(params)||_2
-// over all leaves, and the status is Status::converged exactly when state.error <= tol.
+// over all leaves, and the status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol`
+// and `xtol` (scipy's, off by default) can also end a run converged; `stall_iterations` ends one that makes no progress
+// as Status::stalled (solver.hpp, progress_tests).
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "xgrad/optim/linesearch.hpp"
@@ -31,6 +34,10 @@ struct GradientDescentState {
   int num_linesearch_iter = 0;  ///< line-search trial evaluations, over all iterations
   P grad;                       ///< gradient at the current parameters, params' type
   Status status = Status::running;  ///< see Status
+  ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the status converged
+  double best_value = std::numeric_limits<double>::infinity();  ///< lowest value reached by an iteration (stall test)
+  double best_error = std::numeric_limits<double>::infinity();  ///< lowest error reached by an iteration (stall test)
+  int num_stall_iter = 0;       ///< iterations in a row lowering neither best_value nor best_error
   Array aux_params{};            ///< acceleration: the extrapolated point y (flat), else unused
   double aux_value = 0.0;       ///< acceleration: f(y)
   Array aux_grad{};              ///< acceleration: grad f(y) (flat)
@@ -41,8 +48,12 @@ struct GradientDescentState {
 struct GradientDescent {
   int maxiter = 500;             ///< most iterations for run()
   double tol = 1e-5;             ///< converged when ||grad||_2 (global, all leaves) <= tol
+  double ftol = 0.0;         ///< also converged when f_k - f_{k+1} <= ftol max(|f_k|, |f_{k+1}|, 1) (scipy; 0: off)
+  double xtol = 0.0;         ///< also converged when ||x_{k+1} - x_k||_2 <= xtol max(1, ||x_k||_2) (0: off)
+  int stall_iterations = 10;  ///< Status::stalled after this many iterations in a row without a new lowest value or
+                              ///< gradient norm (0: off)
   double stepsize = 0.0;         ///< fixed step when > 0; backtracking line search when <= 0
-  bool acceleration = false;     ///< FISTA / Nesterov acceleration
+  bool acceleration = false;     ///< FISTA / Nesterov acceleration (non-monotone: ftol and the stall test are off)
   BacktrackingLineSearch linesearch{.c1 = 0.5};  ///< Armijo with c1 = 1/2: f(x - t g) <= f(x) - t/2 ||g||^2
   double increase_factor = 2.0;  ///< each backtracking search starts at the previous step times this
   bool verbose = false;          ///< print one line per iteration (iter, value, error, stepsize, evals) to stdout
@@ -133,11 +144,14 @@ struct GradientDescent {
       s.aux_value = fyn;
       s.aux_grad = std::move(gyn);
     }
+    const double f_old = s.value;
     s.value = fn;
     s.error = detail::norm2(gn);
     s.stepsize = t;
     s.grad = unravel(gn);
     s.status = detail::initial_status(s.value, s.error, tol);
+    if (s.status == Status::converged) s.converged_by = ConvergenceTest::gtol;
+    detail::progress_tests(*this, s, f_old, x, xn, !acceleration);  // FISTA raises f by design
     return {unravel(xn), std::move(s)};
   }
 

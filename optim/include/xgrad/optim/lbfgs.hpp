@@ -13,9 +13,12 @@
 // the same iterates as one leaf (jaxopt computed them per leaf: jaxopt #468). The histories are stored flat.
 //
 // `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged exactly when state.error <= tol.
+// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol` (scipy's, off
+// by default) can also end a run converged; `stall_iterations` ends one that makes no progress as Status::stalled
+// (solver.hpp, progress_tests).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -39,6 +42,10 @@ struct LBFGSState {
   int num_linesearch_iter = 0;  ///< line-search trial evaluations, over all iterations
   P grad;                       ///< gradient at the current parameters, params' type
   Status status = Status::running;  ///< see Status
+  ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the status converged
+  double best_value = std::numeric_limits<double>::infinity();  ///< lowest value reached by an iteration (stall test)
+  double best_error = std::numeric_limits<double>::infinity();  ///< lowest error reached by an iteration (stall test)
+  int num_stall_iter = 0;       ///< iterations in a row lowering neither best_value nor best_error
   std::vector<Array> s_history{};    ///< flat steps s_k = x_{k+1} - x_k, oldest first
   std::vector<Array> y_history{};    ///< flat gradient changes y_k = g_{k+1} - g_k, oldest first
   std::vector<double> rho_history{}; ///< 1 / <s_k, y_k>
@@ -49,13 +56,20 @@ struct LBFGSState {
 struct LBFGS {
   int maxiter = 500;         ///< most iterations for run()
   double tol = 1e-5;         ///< converged when ||grad||_2 (global, all leaves) <= tol
+  double ftol = 0.0;         ///< also converged when f_k - f_{k+1} <= ftol max(|f_k|, |f_{k+1}|, 1) (scipy; 0: off)
+  double xtol = 0.0;         ///< also converged when ||x_{k+1} - x_k||_2 <= xtol max(1, ||x_k||_2) (0: off)
+  int stall_iterations = 10;  ///< Status::stalled after this many iterations in a row without a new lowest value or
+                              ///< gradient norm (0: off)
   int history_size = 10;     ///< pairs (s, y) kept
   LineSearchKind linesearch = LineSearchKind::zoom;  ///< which line search
   ZoomLineSearch zoom{};     ///< options of the zoom search
   BacktrackingLineSearch backtracking{.condition = LineSearchCondition::strong_wolfe};  ///< options of backtracking
   MoreThuenteLineSearch more_thuente{};  ///< options of the More-Thuente search
   HagerZhangLineSearch hager_zhang{};    ///< options of the Hager-Zhang search
-  double curvature_eps = 1e-10;  ///< the pair (s, y) is skipped when <s, y> <= curvature_eps * <y, y>
+  /// The pair (s, y) is skipped when <s, y> <= curvature_eps * (-<g, s>), g the gradient before the step: scipy's
+  /// L-BFGS-B test (lbfgsb.f, `dr <= epsmch * ddum`). Both sides are in f's units, so the test does not depend on
+  /// the problem's scaling (the former `<s, y> <= 1e-10 <y, y>` dropped every pair once the curvature exceeded 1e10).
+  double curvature_eps = std::numeric_limits<double>::epsilon();
   bool verbose = false;      ///< print one line per iteration (iter, value, error, stepsize, evals) to stdout
   Callback callback{};       ///< called after each iteration; returning true stops run()
 
@@ -90,8 +104,8 @@ struct LBFGS {
     ++s.iter_num;
     if (r.ok) {
       Array sv = detail::sub(r.params, x), yv = detail::sub(r.grad, g);
-      const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv);
-      if (yy > 0.0 && sy > curvature_eps * yy && history_size > 0) {
+      const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv), descent = -detail::dot(g, sv);
+      if (yy > 0.0 && sy > curvature_eps * descent && history_size > 0) {
         s.s_history.push_back(std::move(sv));
         s.y_history.push_back(std::move(yv));
         s.rho_history.push_back(1.0 / sy);
@@ -103,7 +117,7 @@ struct LBFGS {
         s.gamma = sy / yy;
       }
     }
-    P next = detail::record_step(s, r, params, unravel, tol);
+    P next = detail::record_step(*this, s, r, params, x, unravel);
     return {std::move(next), std::move(s)};
   }
 

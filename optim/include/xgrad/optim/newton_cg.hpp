@@ -19,10 +19,13 @@
 // quadratic with max_forcing tiny (and max_cg_iter >= n) the first step is the exact Newton step: one iteration.
 //
 // `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged exactly when state.error <= tol. (The inner CG tolerance is eta_k ||g||, not tol.)
+// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol` (scipy's, off
+// by default) can also end a run converged; `stall_iterations` ends one that makes no progress as Status::stalled
+// (solver.hpp, progress_tests). (The inner CG tolerance is eta_k ||g||, not tol.)
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <utility>
 
 #include "xgrad/ad/transforms.hpp"
@@ -44,6 +47,10 @@ struct NewtonCGState {
   int num_linesearch_iter = 0;  ///< line-search trial evaluations, over all iterations
   P grad;                       ///< gradient at the current parameters, params' type
   Status status = Status::running;  ///< see Status
+  ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the status converged
+  double best_value = std::numeric_limits<double>::infinity();  ///< lowest value reached by an iteration (stall test)
+  double best_error = std::numeric_limits<double>::infinity();  ///< lowest error reached by an iteration (stall test)
+  int num_stall_iter = 0;       ///< iterations in a row lowering neither best_value nor best_error
   int num_hvp_eval = 0;         ///< Hessian-vector products, over all iterations (one per inner CG iteration)
   int num_cg_iter = 0;          ///< inner CG iterations, over all iterations
   int num_negative_curvature = 0;  ///< iterations whose inner CG stopped at non-positive curvature
@@ -54,6 +61,10 @@ struct NewtonCGState {
 struct NewtonCG {
   int maxiter = 500;           ///< most iterations for run()
   double tol = 1e-5;           ///< converged when ||grad||_2 (global, all leaves) <= tol
+  double ftol = 0.0;         ///< also converged when f_k - f_{k+1} <= ftol max(|f_k|, |f_{k+1}|, 1) (scipy; 0: off)
+  double xtol = 0.0;         ///< also converged when ||x_{k+1} - x_k||_2 <= xtol max(1, ||x_k||_2) (0: off)
+  int stall_iterations = 10;  ///< Status::stalled after this many iterations in a row without a new lowest value or
+                              ///< gradient norm (0: off)
   int max_cg_iter = 0;         ///< most inner CG iterations per iteration; 0: the number of parameters n
   double max_forcing = 0.5;    ///< inner CG stops at ||H d + g|| <= min(max_forcing, sqrt(||g||)) ||g||
   LineSearchKind linesearch = LineSearchKind::zoom;  ///< which line search
@@ -91,7 +102,7 @@ struct NewtonCG {
     Array d = newton_direction(hessian_times, g, s, steepest);
     LineSearchResult r = detail::search_or_steepest(*this, vg, s, x, g, d, 1.0, steepest, [] {});
     ++s.iter_num;
-    P next = detail::record_step(s, r, params, unravel, tol);
+    P next = detail::record_step(*this, s, r, params, x, unravel);
     return {std::move(next), std::move(s)};
   }
 

@@ -21,9 +21,12 @@
 // product is global across the leaves. Memory is O(n): good for large problems where LBFGS's history is too much.
 //
 // `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged exactly when state.error <= tol.
+// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol` (scipy's, off
+// by default) can also end a run converged; `stall_iterations` ends one that makes no progress as Status::stalled
+// (solver.hpp, progress_tests).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "xgrad/optim/linesearch.hpp"
@@ -52,6 +55,10 @@ struct NonlinearCGState {
   int num_linesearch_iter = 0;  ///< line-search trial evaluations, over all iterations
   P grad;                       ///< gradient at the current parameters, params' type
   Status status = Status::running;  ///< see Status
+  ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the status converged
+  double best_value = std::numeric_limits<double>::infinity();  ///< lowest value reached by an iteration (stall test)
+  double best_error = std::numeric_limits<double>::infinity();  ///< lowest error reached by an iteration (stall test)
+  int num_stall_iter = 0;       ///< iterations in a row lowering neither best_value nor best_error
   Array descent_direction{};    ///< the next search direction d (flat, tree::ravel order); -grad after a restart
   double previous_slope = 0.0;  ///< <g, d> of the previous line search, for the next first trial step
   int num_restarts = 0;         ///< iterations whose direction was reset to -grad (the first not counted)
@@ -61,6 +68,10 @@ struct NonlinearCGState {
 struct NonlinearCG {
   int maxiter = 500;          ///< most iterations for run()
   double tol = 1e-5;          ///< converged when ||grad||_2 (global, all leaves) <= tol
+  double ftol = 0.0;         ///< also converged when f_k - f_{k+1} <= ftol max(|f_k|, |f_{k+1}|, 1) (scipy; 0: off)
+  double xtol = 0.0;         ///< also converged when ||x_{k+1} - x_k||_2 <= xtol max(1, ||x_k||_2) (0: off)
+  int stall_iterations = 10;  ///< Status::stalled after this many iterations in a row without a new lowest value or
+                              ///< gradient norm (0: off)
   NonlinearCGMethod method = NonlinearCGMethod::polak_ribiere;  ///< formula for beta
   int restart_every = 0;      ///< also restart every this many iterations (0: never; n is the classical choice)
   bool powell_restart = false;      ///< also restart when |<g+, g>| >= powell_threshold ||g+||^2
@@ -126,7 +137,7 @@ struct NonlinearCG {
       s.descent_direction = std::move(dn);
     }
     if (restarted) ++s.num_restarts;
-    P next = detail::record_step(s, r, params, unravel, tol);
+    P next = detail::record_step(*this, s, r, params, x, unravel);
     return {std::move(next), std::move(s)};
   }
 

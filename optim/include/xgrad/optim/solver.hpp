@@ -2,9 +2,11 @@
 // Pieces shared by the jaxopt-style solvers (GradientDescent, LBFGS, BFGS, NonlinearCG, NewtonCG, TransformSolver):
 // the {params, state} pair that run() returns, the per-iteration summary a callback sees, the verbose table line,
 // the run() loop, the status test, and the line-search step that the line-search solvers share.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -32,6 +34,7 @@ struct IterationInfo {
   int num_grad_eval = 0;        ///< gradient evaluations so far
   int num_linesearch_iter = 0;  ///< line-search trial evaluations so far
   Status status = Status::running;  ///< status after this iteration
+  ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the run converged
 };
 
 /// Called after every iteration of run(); return true to stop the run (the status then stays as it is, usually
@@ -42,7 +45,8 @@ namespace detail {
 
 template <class S>
 IterationInfo info(const S& s) {
-  return {s.iter_num, s.value, s.error, s.stepsize, s.num_fun_eval, s.num_grad_eval, s.num_linesearch_iter, s.status};
+  return {s.iter_num, s.value, s.error, s.stepsize, s.num_fun_eval, s.num_grad_eval, s.num_linesearch_iter,
+          s.status, s.converged_by};
 }
 
 // One table line per iteration (the header before the first).
@@ -76,7 +80,35 @@ S initial_state(const F& fun, const P& params, double tol, const Args&... args) 
   s.error = error;
   s.num_fun_eval = s.num_grad_eval = 1;
   s.status = initial_status(s.value, error, tol);
+  if (s.status == Status::converged) s.converged_by = ConvergenceTest::gtol;
   return s;
+}
+
+// The tests after an iteration that moved from flat x (value f_old) to x_new (value s.value), run while s.status is
+// still running: scipy's and Ceres' relative decrease of f (solver.ftol) and step size (solver.xtol), each off at 0;
+// then the stall test: Status::stalled once solver.stall_iterations iterations in a row (0: off) brought neither a
+// value below the lowest so far nor a gradient norm below the lowest so far. Only strict new lows count, so a run
+// that cycles between points (approximate-Wolfe steps may raise f within its rounding level) or takes zero-length
+// steps stalls, while one whose f has reached its rounding level but whose gradient still shrinks does not.
+// `monotone` false (accelerated gradient descent, which raises f by design) skips the ftol and stall tests.
+template <class Solver, class S>
+void progress_tests(const Solver& solver, S& s, double f_old, const Array& x, const Array& x_new,
+                    bool monotone = true) {
+  const bool lower_value = s.value < s.best_value, lower_error = s.error < s.best_error;
+  s.best_value = std::min(s.best_value, s.value);
+  s.best_error = std::min(s.best_error, s.error);
+  s.num_stall_iter = lower_value || lower_error ? 0 : s.num_stall_iter + 1;
+  if (s.status != Status::running) return;
+  const double f = s.value;
+  if (monotone && solver.ftol > 0.0 && f_old - f <= solver.ftol * std::max({std::abs(f_old), std::abs(f), 1.0})) {
+    s.status = Status::converged;
+    s.converged_by = ConvergenceTest::ftol;
+  } else if (solver.xtol > 0.0 && norm2(sub(x_new, x)) <= solver.xtol * std::max(1.0, norm2(x))) {
+    s.status = Status::converged;
+    s.converged_by = ConvergenceTest::xtol;
+  } else if (monotone && solver.stall_iterations > 0 && s.num_stall_iter >= solver.stall_iterations) {
+    s.status = Status::stalled;
+  }
 }
 
 // The run() loop of every solver: init_state, then update until the status is not running, `maxiter` iterations
@@ -154,8 +186,11 @@ LineSearchResult search_or_steepest(const Solver& solver, VG& vg, S& s, const Ar
 // new parameters. A failed search sets the status to say why (unbounded, non_finite when a trial point was NaN/Inf,
 // else line_search_failed); the parameters then move only to the best trial point with sufficient decrease, if the
 // search found one, so they stay finite, and the status becomes converged if that point happens to satisfy tol.
-template <class P, class S, class Unravel>
-P record_step(S& s, LineSearchResult& r, const P& params, const Unravel& unravel, double tol) {
+// After an accepted step, progress_tests (ftol, xtol, stall) run from flat x.
+template <class Solver, class P, class S, class Unravel>
+P record_step(const Solver& solver, S& s, LineSearchResult& r, const P& params, const Array& x,
+              const Unravel& unravel) {
+  const double tol = solver.tol, f_old = s.value;
   s.stepsize = r.stepsize;
   if (!r.ok) {
     s.status = r.unbounded ? Status::unbounded : r.non_finite ? Status::non_finite : Status::line_search_failed;
@@ -168,6 +203,8 @@ P record_step(S& s, LineSearchResult& r, const P& params, const Unravel& unravel
     s.status = initial_status(s.value, s.error, tol);
   else if (s.error <= tol && !r.unbounded)
     s.status = Status::converged;
+  if (s.status == Status::converged) s.converged_by = ConvergenceTest::gtol;
+  if (r.ok) progress_tests(solver, s, f_old, x, r.params);
   return unravel(r.params);
 }
 

@@ -41,6 +41,7 @@ struct TransformSolverState {
   int num_linesearch_iter = 0;  ///< always 0: no line search
   P grad;                       ///< gradient at the current parameters, params' type
   Status status = Status::running;  ///< see Status
+  ConvergenceTest converged_by = ConvergenceTest::none;  ///< gtol when converged, else none
   OS opt_state{};               ///< the transform's state (a pytree)
 };
 
@@ -99,6 +100,7 @@ struct TransformSolver {
     s.grad = std::move(g);
     s.opt_state = std::move(opt_state);
     s.status = detail::initial_status(s.value, s.error, tol);
+    if (s.status == Status::converged) s.converged_by = ConvergenceTest::gtol;
     return {std::move(next), std::move(s)};
   }
 
