@@ -27,7 +27,7 @@ class Generator {
       Node n{.op = Op::input, .shape = s, .value = std::move(v)};
       graph_.inputs.push_back(push(std::move(n)));
     }
-    const int n_ops = 2 + pick(7);
+    const int n_ops = 2 + pick(13);
     for (int made = 0, tries = 0; made < n_ops && tries < 50; ++tries)
       if (build(static_cast<Op>(2 + pick(static_cast<int>(op_count) - 2))) >= 0) ++made;
     // Every node the last one does not use is summed into it (a broadcast of a scalar), so that the checks of
@@ -73,7 +73,7 @@ class Generator {
   }
 
   // Appends n (its shape from the reference); -1 if its value is non-finite, empty or too large.
-  int push(Node n) {
+  int push(Node n, bool rescale = true) {
     std::vector<const Ref*> in;
     for (int a : n.args) in.push_back(&val(a));
     Ref r;
@@ -90,7 +90,14 @@ class Generator {
     graph_.nodes.push_back(std::move(n));
     values_.push_back(std::move(r));
     const int id = static_cast<int>(graph_.nodes.size()) - 1;
-    return m > 8 ? op_c(Op::mul_c, id, static_cast<double>(4 / m)) : id;
+    return m > 8 && rescale ? op_c(Op::mul_c, id, static_cast<double>(4 / m)) : id;
+  }
+  // Now and then an argument scaled to hundreds, for the ops that must not overflow there (softplus, sigmoid,
+  // logsumexp, softmax, ...).
+  int maybe_large(int x) {
+    if (x < 0 || !coin(0.3)) return x;
+    return push({.op = Op::mul_c, .args = {x}, .scalar = uniform(20, 80) / static_cast<double>(val(x).max_abs() + 0.1)},
+                false);
   }
   int op1(Op op, int x) { return x < 0 ? -1 : push({.op = op, .args = {x}}); }
   int op2(Op op, int x, int y) { return x < 0 || y < 0 ? -1 : push({.op = op, .args = {x, y}}); }
@@ -204,9 +211,8 @@ inline int Generator::build(Op op) {
     case Op::add_c: case Op::sub_c: case Op::rsub_c: case Op::mul_c: return op_c(op, any(), uniform(-2, 2));
     case Op::div_c: return op_c(op, any(), (coin() ? 1 : -1) * uniform(0.5, 2));
     case Op::rdiv_c: return op_c(op, nonzero(any()), uniform(-2, 2));
-    case Op::neg: case Op::square: case Op::sin: case Op::cos: case Op::tanh: case Op::sigmoid: case Op::softplus:
-    case Op::abs: case Op::relu:
-      return op1(op, any());
+    case Op::neg: case Op::square: case Op::sin: case Op::cos: case Op::abs: case Op::relu: return op1(op, any());
+    case Op::tanh: case Op::sigmoid: case Op::softplus: return op1(op, maybe_large(any()));
     case Op::exp: case Op::expm1: return op1(op, bounded(any(), 3));
     case Op::tan: return op1(op, bounded(any(), 1.2));
     case Op::log: case Op::sqrt: case Op::log1p: return op1(op, positive(any()));
@@ -221,23 +227,23 @@ inline int Generator::build(Op op) {
       const double lo = uniform(-1, 0.5), hi = lo + uniform(0, 1.5);
       return x < 0 ? -1 : push({.op = op, .args = {x}, .lo = lo, .hi = hi});
     }
-    case Op::sum_all: case Op::mean_all: case Op::max_all: case Op::min_all: case Op::prod_all:
-    case Op::logsumexp_all: case Op::norm_all:
+    case Op::sum_all: case Op::mean_all: case Op::max_all: case Op::min_all: case Op::prod_all: case Op::norm_all:
       return op1(op, any());
+    case Op::logsumexp_all: return op1(op, maybe_large(any()));
     case Op::sum: case Op::mean: case Op::max: case Op::min: case Op::prod: case Op::norm: {
       const int x = nd_operand();
       return push({.op = op, .args = {x}, .axes = random_axes(node(x).shape.size()), .keepdims = coin()});
     }
     case Op::logsumexp: {
-      const int x = nd_operand();
+      const int x = maybe_large(nd_operand());
       return push({.op = op, .args = {x}, .keepdims = coin(), .axis = random_axis(node(x).shape.size())});
     }
     case Op::softmax: case Op::log_softmax: {
-      const int x = nd_operand();
+      const int x = maybe_large(nd_operand());
       return push({.op = op, .args = {x}, .axis = random_axis(node(x).shape.size())});
     }
     case Op::softmax_cross_entropy: {
-      const int x = nd_operand();
+      const int x = maybe_large(nd_operand());
       return push({.op = op, .args = {x, fit(any(), node(x).shape)}, .axis = random_axis(node(x).shape.size())});
     }
     case Op::reshape: {

@@ -5,7 +5,7 @@
 //
 // Ops with kinks (relu, abs, maximum/minimum, clip, max/min reductions, norm) record on which side of the kink
 // each element lies: the finite-difference check skips a graph when a stencil point lies on another side than the
-// base point, or on the kink itself (a tie).
+// base point.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
