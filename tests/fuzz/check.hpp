@@ -290,10 +290,16 @@ inline Verdict check(const Graph& g, const Tolerances& tol = {}) {
           << " (error " << e << ")";
       return false;
     };
-    if (!compare("gradient", detail::flat(grad(s)(inputs)), grad_fd, tol.first) ||
+    const auto [s0, gradient] = value_and_grad(s)(inputs);
+    if (!compare("value_and_grad's value", {s0.item()}, {weighted(y0.v)}, tol.value) ||
+        !compare("gradient", detail::flat(gradient), grad_fd, tol.first) ||
         !compare("jvp", detail::flat({jvp(f, inputs, tangent).second}), jvp_fd.value, tol.first) ||
         !compare("hvp", detail::flat(hvp(s, inputs, tangent)), hvp_fd, tol.second))
       return fail(why.str());
+    // No transform may have written into an input's array (backward passes reuse arrays only they reference).
+    for (std::size_t k = 0; k < inputs.size(); ++k)
+      if (!(inputs[k].value() == g.nodes[static_cast<std::size_t>(g.inputs[k])].value))
+        return fail("the value of input " + std::to_string(k) + " changed during the checks");
   } catch (const std::exception& e) {
     return fail(std::string("xgrad threw: ") + e.what());
   }
