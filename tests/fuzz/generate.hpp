@@ -155,7 +155,9 @@ class Generator {
     switch (pick(4)) {
       case 0: return op_c(Op::add_c, op1(Op::softplus, id), margin + 0.1);
       case 1: return op_c(Op::add_c, op1(Op::square, id), margin + 0.2);
-      case 2: return max_of(id) < 2 && min_of(id) > -2 ? op1(Op::exp, id) : op_c(Op::add_c, op1(Op::sigmoid, id), margin);
+      case 2:
+        if (max_of(id) < 2 && min_of(id) > -2) return op1(Op::exp, id);
+        return op_c(Op::add_c, op1(Op::sigmoid, id), margin);
       default: return op_c(Op::add_c, op1(Op::abs, id), margin + 0.2);
     }
   }
@@ -332,7 +334,8 @@ inline int Generator::build(Op op) {
       const auto len = static_cast<std::ptrdiff_t>(op == Op::take ? node(x).shape[ref::axis_of(axis, nd)]
                                                                    : ref::count(node(x).shape));
       Node n{.op = op, .args = {x}, .axis = axis};
-      for (int k = 1 + pick(4); k > 0; --k) n.indices.push_back(static_cast<std::ptrdiff_t>(pick(static_cast<int>(2 * len))) - len);
+      for (int k = 1 + pick(4); k > 0; --k)
+        n.indices.push_back(static_cast<std::ptrdiff_t>(pick(static_cast<int>(2 * len))) - len);  // in [-len, len)
       return push(std::move(n));
     }
     case Op::matmul: case Op::dot: {

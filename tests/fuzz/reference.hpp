@@ -417,7 +417,8 @@ inline Ref apply(const Node& n, const std::vector<const Ref*>& in, Branches* br)
     case Op::permute: return transpose(*x, n.perm);
     case Op::broadcast_to: {
       Ref out = zeros(n.target);
-      for (std::size_t i = 0; i < out.size(); ++i) out.v[i] = x->v[broadcast_source(unravel(i, n.target), n.target, x->shape)];
+      for (std::size_t i = 0; i < out.size(); ++i)
+        out.v[i] = x->v[broadcast_source(unravel(i, n.target), n.target, x->shape)];
       return out;
     }
     case Op::sum_to: {

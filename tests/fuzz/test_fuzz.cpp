@@ -57,8 +57,8 @@ TEST_CASE("differential fuzzing: values, gradients, jvp and hvp of random graphs
                              << "reproduce: XGRAD_FUZZ_FIRST=" << seed << " XGRAD_FUZZ_SEEDS=1 test_fuzz");
     }
   }
-  std::printf("fuzz: %zu graphs from seed %llu: %zu passed, %zu skipped (kinks), %zu failed\n", passed + skipped + failed,
-              static_cast<unsigned long long>(first), passed, skipped, failed);
+  std::printf("fuzz: %zu graphs from seed %llu: %zu passed, %zu skipped (kinks), %zu failed\n",
+              passed + skipped + failed, static_cast<unsigned long long>(first), passed, skipped, failed);
   CHECK(failed == 0);
   // The skip rules must not hide the check: most graphs are smooth where they are evaluated.
   CHECK(skipped <= (passed + skipped + failed) / 3);
