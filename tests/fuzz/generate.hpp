@@ -23,6 +23,7 @@ class Generator {
       Shape s = random_shape();
       Array v = Array::from_shape(s);
       for (double& e : v) e = uniform(-1.5, 1.5);
+      if (coin(0.2)) v.data()[pick(static_cast<int>(v.size()))] = 0.0;  // for prod's rules at zeros
       total += v.size();
       Node n{.op = Op::input, .shape = s, .value = std::move(v)};
       graph_.inputs.push_back(push(std::move(n)));
