@@ -255,9 +255,10 @@ inline Verdict check(const Graph& g, const Tolerances& tol = {}) {
       return fail(why.str());
     }
 
-    // Finite differences first: a skip costs no AD work.
+    // Finite differences first: a skip costs no AD work. `fd_error` is their estimated error, in units of the
+    // tolerance each is compared with.
     std::vector<Real> grad_fd(n), hvp_fd(n);
-    Real worst_fd = 0;
+    Real fd_error = 0;
     for (std::size_t i = 0; i < n; ++i) {
       std::vector<Real> e(n, 0.0L);
       e[i] = 1;
@@ -265,22 +266,21 @@ inline Verdict check(const Graph& g, const Tolerances& tol = {}) {
       grad_fd[i] = weighted(d.value);
       Real err = 0;
       for (std::size_t k = 0; k < d.error.size(); ++k) err += std::fabs(g.weights.data()[k]) * d.error[k];
-      worst_fd = std::max(worst_fd, err);
+      fd_error = std::max(fd_error, err / Real(tol.first));
       const auto m = mixed(e, dir);
       hvp_fd[i] = m.value[0];
-      worst_fd = std::max(worst_fd, m.error[0] * Real(tol.first / tol.second));
+      fd_error = std::max(fd_error, m.error[0] / Real(tol.second));
     }
     const auto jvp_fd = derivative(dir);
-    for (Real err : jvp_fd.error) worst_fd = std::max(worst_fd, err);
+    for (Real err : jvp_fd.error) fd_error = std::max(fd_error, err / Real(tol.first));
     if (nonfinite) return {Verdict::skipped, "a stencil point outside the domain"};
     if (crossed) return {Verdict::skipped, "a kink within a finite-difference step"};
     Real scale = 1;
-    for (Real v : grad_fd) scale = std::max(scale, std::fabs(v));
-    for (Real v : hvp_fd) scale = std::max(scale, std::fabs(v));
-    for (Real v : jvp_fd.value) scale = std::max(scale, std::fabs(v));
-    if (worst_fd > Real(tol.first / 10) * scale)
+    for (const auto& v : {grad_fd, hvp_fd, jvp_fd.value})
+      for (Real x : v) scale = std::max(scale, std::fabs(x));
+    if (fd_error > scale / 10)
       return {Verdict::skipped, "finite differences do not converge (error estimate " +
-                                    std::to_string(static_cast<double>(worst_fd / scale)) + ")"};
+                                    std::to_string(static_cast<double>(fd_error / scale)) + " of the tolerance)"};
 
     auto compare = [&](const char* what, const std::vector<double>& ad, const std::vector<Real>& fd, double t) {
       std::size_t i = 0;
