@@ -6,6 +6,7 @@
 //   XGRAD_FUZZ_FIRST=1234 XGRAD_FUZZ_SEEDS=1   one seed, to reproduce a failure; XGRAD_FUZZ_DUMP=1 prints its graph
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -43,13 +44,19 @@ TEST_CASE("differential fuzzing: values, gradients, jvp and hvp of random graphs
   const auto [first, seeds] = Seeds();
   const bool dump_all = env_or("XGRAD_FUZZ_DUMP", 0) != 0;
   std::size_t passed = 0, skipped = 0, failed = 0;
+  double value_error = 0, first_error = 0, second_error = 0;
   std::array<std::size_t, op_count> used{};
   for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
     const Graph g = Generator(seed).make();
     for (const Node& n : g.nodes) ++used[static_cast<std::size_t>(n.op)];
     const Verdict v = check(g);
     if (dump_all) std::printf("%s  -> %s\n", dump(g).c_str(), v.why.empty() ? "passed" : v.why.c_str());
-    if (v.kind == Verdict::passed) ++passed;
+    if (v.kind == Verdict::passed) {
+      ++passed;
+      value_error = std::max(value_error, v.value_error);
+      first_error = std::max(first_error, v.first_error);
+      second_error = std::max(second_error, v.second_error);
+    }
     if (v.kind == Verdict::skipped) ++skipped;
     if (v.kind == Verdict::failed) {
       ++failed;
@@ -59,6 +66,8 @@ TEST_CASE("differential fuzzing: values, gradients, jvp and hvp of random graphs
   }
   std::printf("fuzz: %zu graphs from seed %llu: %zu passed, %zu skipped (kinks), %zu failed\n",
               passed + skipped + failed, static_cast<unsigned long long>(first), passed, skipped, failed);
+  std::printf("fuzz: largest errors of the graphs passed: value %.1e, gradient and jvp %.1e, hvp %.1e\n", value_error,
+              first_error, second_error);
   CHECK(failed == 0);
   // The skip rules must not hide the check: most graphs are smooth where they are evaluated.
   CHECK(skipped <= (passed + skipped + failed) / 3);
