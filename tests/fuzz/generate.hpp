@@ -91,7 +91,8 @@ class Generator {
     graph_.nodes.push_back(std::move(n));
     values_.push_back(std::move(r));
     const int id = static_cast<int>(graph_.nodes.size()) - 1;
-    return m > 8 && rescale ? op_c(Op::mul_c, id, static_cast<double>(4 / m)) : id;
+    // To a random magnitude: rescaled nodes of one magnitude would tie by construction (mse(a, b) = 0 exactly).
+    return m > 8 && rescale ? op_c(Op::mul_c, id, uniform(2, 6) / static_cast<double>(m)) : id;
   }
   // Now and then an argument scaled to hundreds, for the ops that must not overflow there (softplus, sigmoid,
   // logsumexp, softmax, ...).

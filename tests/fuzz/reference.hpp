@@ -31,7 +31,8 @@ struct Ref {
   }
 };
 
-/// The side of every kink an evaluation passed: -1 or +1, 0 on the kink (a tie), or an argmax position.
+/// The side of every kink an evaluation passed: -1 or +1, 0 on the kink (a tie), or the set of positions where a
+/// max or min is attained (a bit mask).
 using Branches = std::vector<long>;
 
 namespace ref {
@@ -97,7 +98,12 @@ inline Ref zip(const Ref& a, const Ref& b, const std::function<Real(Real, Real)>
   }
   return out;
 }
-inline long side(Real x) { return x < 0 ? -1 : (x > 0 ? 1 : 0); }
+// Which side of a kink `x` (the distance to it) is on; 0 within rounding of it, where xgrad's double evaluation may
+// land exactly on the kink (and take its convention there) while the long double one does not. The band is far
+// below what a stencil step moves an argument (h/4 >= 2.5e-5, squared 6e-10), so a tie that persists across the
+// stencil is a tie of copies.
+inline constexpr Real on_kink = 1e-13L;
+inline long side(Real x, Real scale) { return std::fabs(x) <= on_kink * scale ? 0 : (x < 0 ? -1 : 1); }
 
 // Groups of elements reduced together (in row-major order), and the shape of the result.
 inline Ref reduce(const Ref& a, const Axes& axes_in, bool keepdims,
@@ -146,19 +152,17 @@ inline Real logsumexp(const std::vector<Real>& xs) {
   for (Real x : xs) s += std::exp(x - m);
   return m + std::log(s);
 }
-// The largest (sign +1) or smallest (-1) element; records its position, or 0 for a tie.
+// The largest (sign +1) or smallest (-1) element; records the positions where it is attained. (Only the whole
+// set tells copies of one function, which stay tied, from a tie that breaks: in {a, b, a, b} with a = b at the
+// base point, the tie of the two a's persists when a and b part.)
 inline Real extreme(const std::vector<Real>& xs, int sign, Branches* br) {
   std::size_t best = 0;
-  bool tie = false;
-  for (std::size_t i = 1; i < xs.size(); ++i) {
-    if (sign * xs[i] > sign * xs[best]) {
-      best = i;
-      tie = false;
-    } else if (xs[i] == xs[best]) {
-      tie = true;
-    }
-  }
-  if (br) br->push_back(tie ? 0 : static_cast<long>(best) + 1);
+  for (std::size_t i = 1; i < xs.size(); ++i)
+    if (sign * xs[i] > sign * xs[best]) best = i;
+  long attained = 0;  // groups have at most 48 elements (generate.hpp)
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    if (side(xs[i] - xs[best], std::max(Real(1), std::fabs(xs[best]))) == 0) attained |= 1L << i;
+  if (br) br->push_back(attained);
   for (Real x : xs)
     if (std::isnan(x)) return x;  // numpy's max and min propagate NaN
   return xs[best];
@@ -283,8 +287,8 @@ inline Ref apply(const Node& n, const std::vector<const Ref*>& in, Branches* br)
   using namespace ref;
   const Ref* x = in.empty() ? nullptr : in[0];
   const Ref* y = in.size() > 1 ? in[1] : nullptr;
-  auto record = [&](Real s) {
-    if (br) br->push_back(side(s));
+  auto record = [&](Real s, Real scale) {
+    if (br) br->push_back(side(s, std::max({Real(1), std::fabs(scale)})));
   };
   const Real c = n.scalar;
   switch (n.op) {
@@ -301,12 +305,12 @@ inline Ref apply(const Node& n, const std::vector<const Ref*>& in, Branches* br)
     // NaN propagates as in numpy (std::max would return its first argument).
     case Op::maximum:
       return zip(*x, *y, [&](Real a, Real b) {
-        record(a - b);
+        record(a - b, std::max(std::fabs(a), std::fabs(b)));
         return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
       });
     case Op::minimum:
       return zip(*x, *y, [&](Real a, Real b) {
-        record(a - b);
+        record(a - b, std::max(std::fabs(a), std::fabs(b)));
         return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b);
       });
     case Op::where: {
@@ -337,7 +341,7 @@ inline Ref apply(const Node& n, const std::vector<const Ref*>& in, Branches* br)
     case Op::pow_c: return map(*x, [c](Real a) { return std::pow(a, c); });
     case Op::abs:
       return map(*x, [&](Real a) {
-        record(a);
+        record(a, 1);
         return std::fabs(a);
       });
     case Op::sin: return map(*x, [](Real a) { return std::sin(a); });
@@ -347,13 +351,14 @@ inline Ref apply(const Node& n, const std::vector<const Ref*>& in, Branches* br)
     case Op::sigmoid: return map(*x, [](Real a) { return 1 / (1 + std::exp(-a)); });
     case Op::relu:
       return map(*x, [&](Real a) {
-        record(a);
+        record(a, 1);
         return std::isnan(a) ? a : std::max(a, Real(0));
       });
     case Op::softplus: return map(*x, [](Real a) { return std::log1p(std::exp(a)); });
     case Op::clip:
       return map(*x, [&](Real a) {
-        record(a - n.lo), record(a - n.hi);
+        record(a - n.lo, a);
+        record(a - n.hi, a);
         return std::clamp(a, Real(n.lo), Real(n.hi));
       });
     case Op::sum_all: case Op::sum:
@@ -380,7 +385,7 @@ inline Ref apply(const Node& n, const std::vector<const Ref*>& in, Branches* br)
       return reduce(*x, n.op == Op::norm ? n.axes : all_axes(x->shape), n.keepdims, [&](const std::vector<Real>& v) {
         Real s = 0;
         for (Real a : v) s += a * a;
-        record(s);
+        record(std::sqrt(s), 1);  // the norm, not its square: a stencil step must move it past the band
         return std::sqrt(s);
       });
     case Op::softmax: return along(*x, axis_of(n.axis, x->shape.size()), softmax_line);
