@@ -43,7 +43,7 @@ class Generator {
         if (const int next = op2(Op::add, out, sum); next >= 0) out = next;
       }
     graph_.output = out;
-    graph_.weights = Array::from_shape(graph_.nodes.back().shape);
+    graph_.weights = Array::from_shape(node(out).shape);
     for (double& w : graph_.weights) w = uniform(-1, 1);
     return std::move(graph_);
   }

@@ -22,7 +22,7 @@ using namespace xgrad::fuzz;
 
 namespace {
 
-// About 3 s in Release and 5 s in the ASan build, which is about 10x slower per graph.
+// About 2.5 s in Release and 3 s in the ASan build, which is about 10x slower per graph.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr std::uint64_t default_seeds = 300;
 #else
