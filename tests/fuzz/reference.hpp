@@ -1,11 +1,12 @@
 #pragma once
 // The fuzzer's reference: every op once more, in long double, written from numpy's definitions with plain loops
-// over flat indices and nothing from xgrad or xtensor but the Shape type. It is the "other implementation" of the
-// differential check, and its long double values are what the finite differences are taken of.
+// over flat indices; of xgrad and xtensor it uses only the Shape type and reads the Arrays stored in nodes. It is
+// the "other implementation" of the differential check, and its long double values are what the finite
+// differences are taken of.
 //
 // Ops with kinks (relu, abs, maximum/minimum, clip, max/min reductions, norm) record on which side of the kink
 // each element lies: the finite-difference check skips a graph when a stencil point lies on another side than the
-// base point.
+// base point (a tie that holds at every stencil point is a tie of copies, which xgrad's conventions get right).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
