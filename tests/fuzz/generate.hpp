@@ -94,12 +94,13 @@ class Generator {
     // To a random magnitude: rescaled nodes of one magnitude would tie by construction (mse(a, b) = 0 exactly).
     return m > 8 && rescale ? op_c(Op::mul_c, id, uniform(2, 6) / static_cast<double>(m)) : id;
   }
-  // Now and then an argument scaled to hundreds, for the ops that must not overflow there (softplus, sigmoid,
-  // logsumexp, softmax, ...).
+  // Now and then an argument scaled to tens, for the ops that must not overflow on large arguments (softplus,
+  // sigmoid, logsumexp, softmax, ...). By at most 80: a steeper function (tanh(1e5 x) near 0) saturates within
+  // every difference step, and the differences would agree on a wrong derivative.
   int maybe_large(int x) {
     if (x < 0 || !coin(0.3)) return x;
-    return push({.op = Op::mul_c, .args = {x}, .scalar = uniform(20, 80) / static_cast<double>(val(x).max_abs() + 0.1)},
-                false);
+    const double c = uniform(20, 80) / std::max(1.0, static_cast<double>(val(x).max_abs()));
+    return push({.op = Op::mul_c, .args = {x}, .scalar = c}, false);
   }
   int op1(Op op, int x) { return x < 0 ? -1 : push({.op = op, .args = {x}}); }
   int op2(Op op, int x, int y) { return x < 0 || y < 0 ? -1 : push({.op = op, .args = {x, y}}); }
