@@ -118,7 +118,7 @@ constexpr std::initializer_list<Op> drop_nan = {Op::maximum, Op::minimum, Op::re
 // LAPACK may call a matrix with NaN singular (numpy raises LinAlgError then too): not a question of NaN semantics.
 constexpr std::initializer_list<Op> lapack = {Op::solve, Op::cholesky};
 
-// Runs nan_mismatch on the graphs of the first `seeds` seeds that `select` accepts; returns how many were checked.
+// Runs nan_mismatch on the graphs of the run's seeds that `select` accepts; returns how many were checked.
 template <class Select>
 std::size_t check_nan(Select select) {
   std::size_t checked = 0;
