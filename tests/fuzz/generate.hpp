@@ -180,7 +180,7 @@ class Generator {
   std::ptrdiff_t random_axis(std::size_t ndim) {  // in [-ndim, ndim)
     return static_cast<std::ptrdiff_t>(pick(static_cast<int>(2 * ndim))) - static_cast<std::ptrdiff_t>(ndim);
   }
-  // An operand of at least one dimension.
+  // An operand of at least one dimension (-1 if none could be made: every builder checks ids before node()).
   int nd_operand() {
     const int id = any();
     return node(id).shape.empty() ? fit(id, {extent()}) : id;
@@ -204,6 +204,7 @@ inline int Generator::build(Op op) {
     }
     case Op::pow: {
       const int x = bounded(positive(any()), 3);
+      if (x < 0) return -1;
       return op2(op, x, bounded(fit(any(), partner(node(x).shape)), 2));
     }
     case Op::where: {
@@ -237,18 +238,22 @@ inline int Generator::build(Op op) {
     case Op::logsumexp_all: return op1(op, maybe_large(any()));
     case Op::sum: case Op::mean: case Op::max: case Op::min: case Op::prod: case Op::norm: {
       const int x = nd_operand();
+      if (x < 0) return -1;
       return push({.op = op, .args = {x}, .axes = random_axes(node(x).shape.size()), .keepdims = coin()});
     }
     case Op::logsumexp: {
       const int x = maybe_large(nd_operand());
+      if (x < 0) return -1;
       return push({.op = op, .args = {x}, .keepdims = coin(), .axis = random_axis(node(x).shape.size())});
     }
     case Op::softmax: case Op::log_softmax: {
       const int x = maybe_large(nd_operand());
+      if (x < 0) return -1;
       return push({.op = op, .args = {x}, .axis = random_axis(node(x).shape.size())});
     }
     case Op::softmax_cross_entropy: {
       const int x = maybe_large(nd_operand());
+      if (x < 0) return -1;
       return push({.op = op, .args = {x, fit(any(), node(x).shape)}, .axis = random_axis(node(x).shape.size())});
     }
     case Op::reshape: {
@@ -302,6 +307,7 @@ inline int Generator::build(Op op) {
     }
     case Op::sum_to: {
       const int x = nd_operand();
+      if (x < 0) return -1;
       Shape t = node(x).shape;
       t.erase(t.begin(), t.begin() + pick(static_cast<int>(t.size()) + 1));
       for (auto& d : t)
@@ -310,6 +316,7 @@ inline int Generator::build(Op op) {
     }
     case Op::concatenate: case Op::stack: {
       const int x = nd_operand();
+      if (x < 0) return -1;
       const Shape s = node(x).shape;
       const std::size_t nd = op == Op::stack ? s.size() + 1 : s.size();
       Node n{.op = op, .args = {x}, .axis = random_axis(nd)};
@@ -323,6 +330,7 @@ inline int Generator::build(Op op) {
     }
     case Op::slice: {
       const int x = nd_operand();
+      if (x < 0) return -1;
       const std::size_t nd = node(x).shape.size();
       const auto axis = random_axis(nd);
       const auto len = static_cast<std::ptrdiff_t>(node(x).shape[ref::axis_of(axis, nd)]);
@@ -332,6 +340,7 @@ inline int Generator::build(Op op) {
     }
     case Op::take_flat: case Op::take: {
       const int x = op == Op::take ? nd_operand() : any();
+      if (x < 0) return -1;
       const std::size_t nd = node(x).shape.size();
       const auto axis = op == Op::take ? random_axis(nd) : 0;
       const auto len = static_cast<std::ptrdiff_t>(op == Op::take ? node(x).shape[ref::axis_of(axis, nd)]
