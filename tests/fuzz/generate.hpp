@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <numeric>
 #include <random>
+#include <stdexcept>
 
 #include "reference.hpp"
 
@@ -63,7 +64,10 @@ class Generator {
     for (auto& d : s) d = extent();
     return s;
   }
-  const Node& node(int id) const { return graph_.nodes[static_cast<std::size_t>(id)]; }
+  const Node& node(int id) const {
+    if (id < 0) throw std::logic_error("fuzz::Generator: a builder used an operand that could not be made");
+    return graph_.nodes[static_cast<std::size_t>(id)];
+  }
   const Ref& val(int id) const { return values_[static_cast<std::size_t>(id)]; }
   Real min_of(int id) const { return *std::min_element(val(id).v.begin(), val(id).v.end()); }
   Real max_of(int id) const { return *std::max_element(val(id).v.begin(), val(id).v.end()); }
