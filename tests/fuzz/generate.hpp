@@ -382,23 +382,24 @@ inline int Generator::build(Op op) {
       return op2(op, x, any());
     }
     case Op::solve: {
-      // A = M * (0.3 / max|M|) + (1 + 0.3 n) I: diagonally dominant, so well conditioned.
+      // A = M * (0.3 / max(1, max|M|)) + (1 + 0.3 n) I: diagonally dominant, so well conditioned (and never
+      // steep: dividing by a small max|M| would make A's derivatives huge).
       const std::size_t n = extent();
       const int m = fit(any(), {n, n});
       if (m < 0) return -1;
       Array eye = xt::zeros<double>({n, n});
       for (std::size_t i = 0; i < n; ++i) eye(i, i) = 1 + 0.3 * static_cast<double>(n);
-      const int scaled = op_c(Op::mul_c, m, static_cast<double>(0.3 / (val(m).max_abs() + 1e-3)));
+      const int scaled = op_c(Op::mul_c, m, 0.3 / std::max(1.0, static_cast<double>(val(m).max_abs())));
       const int a = op2(Op::add, scaled, constant(eye));
       return op2(op, a, fit(any(), coin() ? Shape{n} : Shape{n, extent()}));
     }
     case Op::cholesky: {
-      // A = M M^T * (0.5 / max|M M^T|) + I: symmetric (cholesky reads one triangle) and positive definite.
+      // A = M M^T * (0.5 / max(1, max|M M^T|)) + I: symmetric (cholesky reads one triangle) and positive definite.
       const std::size_t n = extent();
       const int m = fit(any(), {n, n});
       const int mmt = op2(Op::matmul, m, op1(Op::transpose, m));
       if (mmt < 0) return -1;
-      const int scaled = op_c(Op::mul_c, mmt, static_cast<double>(0.5 / (val(mmt).max_abs() + 1e-3)));
+      const int scaled = op_c(Op::mul_c, mmt, 0.5 / std::max(1.0, static_cast<double>(val(mmt).max_abs())));
       return op1(op, op2(Op::add, scaled, constant(xt::eye<double>(n))));
     }
     case Op::l2: {
