@@ -2,9 +2,11 @@
 PRESET ?= release
 JOBS ?= 2
 DEMO ?= 03_learning_alpha
+FUZZ_SEEDS ?= 20000
+FUZZ_FIRST ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: demo test bench asan tsan docs deps clean
+.PHONY: demo test fuzz bench asan tsan docs deps clean
 deps:
 	bash scripts/install-deps.sh
 
@@ -18,6 +20,12 @@ test: deps
 	cmake --preset $(PRESET) >/dev/null
 	cmake --build --preset $(PRESET)
 	ctest --preset $(PRESET)
+
+# Differential fuzzing with many more seeds than ctest runs (tests/fuzz): prints graphs checked, skipped, failed.
+fuzz: deps
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET) --target test_fuzz
+	XGRAD_FUZZ_SEEDS=$(FUZZ_SEEDS) XGRAD_FUZZ_FIRST=$(FUZZ_FIRST) build/$(PRESET)/tests/test_fuzz
 
 asan: deps
 	cmake --preset asan >/dev/null

@@ -456,12 +456,20 @@ Npy parse_npy(std::string_view bytes, const std::string& label) {
 // The archive's values as an Array of `npy.shape`; throws when the data has the wrong length or (i8) a value is
 // not exactly representable.
 Array to_array(const Npy& npy, const Dtype& dtype, const std::string& label) {
-  std::size_t count = 1;
+  // The product of the nonzero extents must fit xtensor's signed strides (as numpy requires of npy_intp): with a
+  // zero extent there is no data, but Array::from_shape still multiplies the others into the strides.
+  std::size_t nonzero = 1;
+  bool empty = false;
   for (std::size_t d : npy.shape) {
-    if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d)
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
+    if (nonzero > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()) / d)
       throw ValueError(label + ": shape " + shape_str(npy.shape) + " is too large");
-    count *= d;
+    nonzero *= d;
   }
+  const std::size_t count = empty ? 0 : nonzero;
   if (count > npy.data.size() / dtype.size || npy.data.size() != count * dtype.size)
     throw ValueError(label + " is truncated or corrupt: shape " + shape_str(npy.shape) + " of '" + npy.descr +
                      "' needs " + std::to_string(count) + " x " + std::to_string(dtype.size) +

@@ -414,3 +414,246 @@ TEST_CASE("archives written elsewhere: np.savez's ZIP64 local headers, other dty
   CHECK_THROWS_WITH_AS(tree::load(file, arch::One{Array(0.0)}), doctest::Contains("extra entries 'notes.txt'"),
                        ValueError);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// A corpus of corrupted archives, built here from archives that save wrote (no binary files in the repository).
+// The contract for every one: load throws ValueError, or returns exactly the saved values. Any other exception
+// fails the check; a crash or an out-of-bounds read fails the ASan build.
+
+namespace {
+
+// What happened when loading one corrupted archive.
+enum class Outcome { value_error, same_values, other };
+
+// Unlinked first: ext4 flushes a file that is truncated and rewritten to disk on close (auto_da_alloc), which
+// made the corpus wait on the disk tens of thousands of times.
+void rewrite(const std::string& file, const std::string& bytes) {
+  fs::remove(file);
+  write_bytes(file, bytes);
+}
+
+template <class T>
+Outcome try_load(const std::string& file, const T& saved, std::string& what) {
+  try {
+    const T back = tree::load(file, tree::zeros_like(saved));
+    if (same_leaves(back, saved)) return Outcome::same_values;
+    what = "loaded values that differ from the saved ones";
+  } catch (const ValueError&) {
+    return Outcome::value_error;
+  } catch (const std::exception& e) {
+    what = std::string("threw another exception: ") + e.what();
+  } catch (...) {
+    what = "threw a non-std exception";
+  }
+  return Outcome::other;
+}
+
+// The byte layout of an archive written by save: offsets of each local header, central header and the end record.
+struct Layout {
+  std::vector<std::size_t> local, central;
+  std::size_t end = 0;
+};
+Layout layout_of(const std::string& zip) {
+  auto get = [&](std::size_t at, int n) {
+    std::uint64_t v = 0;
+    for (int k = n; k-- > 0;) v = (v << 8) | static_cast<unsigned char>(zip[at + static_cast<std::size_t>(k)]);
+    return static_cast<std::size_t>(v);
+  };
+  Layout out;
+  out.end = zip.size() - 22;
+  std::size_t p = get(out.end + 16, 4);
+  for (std::size_t i = 0; i < get(out.end + 10, 2); ++i) {
+    out.central.push_back(p);
+    out.local.push_back(get(p + 42, 4));
+    p += 46 + get(p + 28, 2);
+  }
+  return out;
+}
+
+// (offset, width) of every field of the zip records save writes (APPNOTE 4.3.7, 4.3.12, 4.3.16).
+constexpr std::pair<std::size_t, int> local_fields[] = {{0, 4},  {4, 2},  {6, 2},  {8, 2},  {10, 2}, {12, 2},
+                                                        {14, 4}, {18, 4}, {22, 4}, {26, 2}, {28, 2}};
+constexpr std::pair<std::size_t, int> central_fields[] = {{0, 4},  {4, 2},  {6, 2},  {8, 2},  {10, 2}, {12, 2},
+                                                          {14, 2}, {16, 4}, {20, 4}, {24, 4}, {28, 2}, {30, 2},
+                                                          {32, 2}, {34, 2}, {36, 2}, {38, 4}, {42, 4}};
+constexpr std::pair<std::size_t, int> end_fields[] = {{0, 4},  {4, 2},  {6, 2},  {8, 2},
+                                                      {10, 2}, {12, 4}, {16, 4}, {20, 2}};
+
+// Values a corrupt field might hold: zero, one, the original plus or minus one, and the extremes of its width.
+std::vector<std::uint64_t> field_values(std::uint64_t original, int width) {
+  const std::uint64_t max = width == 4 ? 0xFFFFFFFFull : 0xFFFFull, top = (max >> 1) + 1;
+  return {0, 1, original - 1, original + 1, top - 1, top, max - 1, max};
+}
+
+// Runs every mutation of `good` (an archive of `saved`) and CHECKs the contract; returns how many were tried.
+template <class T>
+std::size_t check_corpus(const std::string& file, const std::string& good, const T& saved) {
+  std::size_t tried = 0;
+  auto check = [&](const std::string& bytes, const std::string& mutation) {
+    rewrite(file, bytes);
+    std::string what;
+    const Outcome o = try_load(file, saved, what);
+    CHECK_MESSAGE(o != Outcome::other, mutation, ": ", what);
+    ++tried;
+    return o;
+  };
+  REQUIRE(check(good, "none") == Outcome::same_values);
+
+  for (std::size_t n = 0; n < good.size(); ++n) check(good.substr(0, n), "truncated to " + std::to_string(n));
+  check(good + "x", "one byte appended");  // the end record must then be found by its comment length: not at all
+  check(std::string(good.size(), '\0'), "zeros");
+
+  for (unsigned char mask : {0x01, 0x80, 0xFF})
+    for (std::size_t i = 0; i < good.size(); ++i) {
+      std::string bad = good;
+      bad[i] = static_cast<char>(bad[i] ^ mask);
+      check(bad, "byte " + std::to_string(i) + " ^ " + std::to_string(mask));
+    }
+
+  const Layout lay = layout_of(good);
+  auto set_field = [&](std::size_t at, int width, std::uint64_t v, const std::string& name) {
+    std::string bad = good;
+    bad.replace(at, static_cast<std::size_t>(width), le(v, width));
+    return check(bad, name + " set to " + std::to_string(v));
+  };
+  auto original = [&](std::size_t at, int width) {
+    std::uint64_t v = 0;
+    for (int k = width; k-- > 0;) v = (v << 8) | static_cast<unsigned char>(good[at + static_cast<std::size_t>(k)]);
+    return v;
+  };
+  for (std::size_t e = 0; e < lay.local.size(); ++e) {
+    for (const auto& [off, width] : local_fields)
+      for (std::uint64_t v : field_values(original(lay.local[e] + off, width), width))
+        set_field(lay.local[e] + off, width, v, "entry " + std::to_string(e) + " local field +" + std::to_string(off));
+    for (const auto& [off, width] : central_fields)
+      for (std::uint64_t v : field_values(original(lay.central[e] + off, width), width))
+        set_field(lay.central[e] + off, width, v,
+                  "entry " + std::to_string(e) + " central field +" + std::to_string(off));
+    // A wrong CRC in the central directory (the one load checks) must be an error.
+    const std::uint64_t crc = original(lay.central[e] + 16, 4);
+    CHECK(set_field(lay.central[e] + 16, 4, crc ^ 1, "entry " + std::to_string(e) + " CRC") == Outcome::value_error);
+  }
+  for (const auto& [off, width] : end_fields)
+    for (std::uint64_t v : field_values(original(lay.end + off, width), width))
+      set_field(lay.end + off, width, v, "end record field +" + std::to_string(off));
+
+  // Flips inside each NPY header with both CRCs recomputed, so that the NPY parser (not the CRC) must catch them.
+  for (std::size_t e = 0; e < lay.local.size(); ++e) {
+    const std::size_t body = lay.local[e] + 30 + original(lay.local[e] + 26, 2);
+    const std::size_t size = original(lay.local[e] + 18, 4);
+    for (unsigned char mask : {0x01, 0x80})
+      for (std::size_t i = body; i < body + std::min<std::size_t>(size, 128); ++i) {
+        std::string bad = good;
+        bad[i] = static_cast<char>(bad[i] ^ mask);
+        const std::string crc = le(tree::detail::crc32(std::string_view(bad).substr(body, size)), 4);
+        bad.replace(lay.local[e] + 14, 4, crc);
+        bad.replace(lay.central[e] + 16, 4, crc);
+        check(bad, "NPY byte " + std::to_string(i - body) + " of entry " + std::to_string(e) + " ^ " +
+                       std::to_string(mask) + " with a valid CRC");
+      }
+  }
+  return tried;
+}
+
+}  // namespace
+
+TEST_CASE("corrupted archives: every truncation, flipped bytes, bad CRCs and header fields give ValueError") {
+  TempDir tmp;
+  const std::string file = tmp.file("corpus.npz");
+  std::size_t tried = 0;
+  auto run = [&](const auto& saved) {
+    tree::save(file, saved);
+    const std::string good = read_bytes(file);
+    tried += check_corpus(file, good, saved);
+  };
+  SUBCASE("a single 0-d leaf (entry '.npy')") { run(Array(2.5)); }
+  SUBCASE("no leaves (only the end record)") { run(std::vector<Array>{}); }
+  SUBCASE("empty arrays") { run(std::make_tuple(Array::from_shape({0}), Array::from_shape({3, 0, 2}), Array(1.0))); }
+  SUBCASE("nested structs and containers") { run(sample_model()); }
+  CHECK(tried > 100);
+}
+
+TEST_CASE("corrupted NPY headers: overflowing shapes, bad sizes, dtypes and versions give ValueError") {
+  TempDir tmp;
+  const std::string file = tmp.file("npy.npz");
+  const std::string data = le(std::bit_cast<std::uint64_t>(1.0), 8) + le(std::bit_cast<std::uint64_t>(2.0), 8);
+  const arch::One saved{Array{1.0, 2.0}};
+  auto dict = [](const std::string& descr, const std::string& fortran, const std::string& shape) {
+    return "{'descr': " + descr + ", 'fortran_order': " + fortran + ", 'shape': " + shape + ", }";
+  };
+  // Both readers: load against the saved tree, and read_npz, which parses any shape (load first compares shapes).
+  auto check = [&](const std::string& npy, const std::string& mutation) {
+    rewrite(file, zip_of({{"w.npy", npy}}));
+    std::string what;
+    CHECK_MESSAGE(try_load(file, saved, what) != Outcome::other, mutation, ": ", what);
+    try {
+      const auto all = tree::detail::read_npz(file);
+      // It takes the header's shape, which may differ from the saved one; the elements may not.
+      const bool same = all.size() == 1 && all.count("w") && all.at("w").size() == 2 &&
+                        same_bits(Array{all.at("w").data()[0], all.at("w").data()[1]}, saved.w);
+      CHECK_MESSAGE(same, mutation, ": read_npz returned other values");
+    } catch (const ValueError& e) {
+      CHECK_MESSAGE(std::string(e.what()).find("'w") != std::string::npos, mutation, ": ", e.what());
+    } catch (const std::exception& e) {
+      FAIL_CHECK(mutation << ": read_npz threw another exception: " << e.what());
+    }
+  };
+
+  using Strings = std::vector<std::string>;
+  std::string many_dims = "(";  // 65 dimensions, one more than load accepts
+  for (int i = 0; i < 65; ++i) many_dims += "1, ";
+  many_dims += ")";
+  for (const std::string& shape :
+       Strings{"(4611686018427387905, 4)", "(4294967296, 4294967296)", "(0, 4611686018427387904, 4611686018427387904)",
+               "(4611686018427387904, 4611686018427387904, 0)", "(2305843009213693952,)", "(2305843009213693953, 0, 8)",
+               "(18446744073709551615,)", "(18446744073709551616,)", "(99999999999999999999999,)", "(-1, 4)", "(-2,)",
+               "(2, -1)", "(3,)", "(1,)", "(2, 1)", "(0,)", "()", "(2)", "(2,,)", "(2.0,)", "(0x2,)", "(2, 0)", "[2]",
+               "2", many_dims})
+    check(npy_of(dict("'<f8'", "False", shape), data), "shape " + shape);
+  for (const std::string& descr : Strings{"'<f16'", "'<f\xff'", "'|f8'", "'f8'", "'<u8'", "'<f2'", "'<c16'", "'O'",
+                                          "''", "'<f8 '", "[('a', '<f8')]", "'<i\x80'", "'<f8"})
+    check(npy_of(dict(descr, "False", "(2,)"), data), "descr " + descr);
+  for (const std::string& fortran : Strings{"1", "'True'", "None", "true", ""})
+    check(npy_of(dict("'<f8'", fortran, "(2,)"), data), "fortran_order " + fortran);
+  for (const std::string& d : Strings{"{'descr': '<f8', 'shape': (2,), }", "{'descr': '<f8', 'fortran_order': False, }",
+                                      "{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
+                                      "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'x': 1}", "{", "}", ""})
+    check(npy_of(d, data), "dict " + d);
+  for (std::size_t n : {0, 8, 15, 17, 24})
+    check(npy_of(dict("'<f8'", "False", "(2,)"), (data + data).substr(0, n)), std::to_string(n) + " data bytes");
+
+  // Versions, and header lengths that overrun the entry.
+  const std::string good = npy_of(dict("'<f8'", "False", "(2,)"), data);
+  for (int version : {0, 2, 3, 4, 255}) {
+    std::string bad = good;
+    bad[6] = static_cast<char>(version);
+    check(bad, "version " + std::to_string(version));
+  }
+  for (std::uint64_t len : {0ull, 1ull, 0x7FFFull, 0xFFFFull}) {
+    std::string bad = good;
+    bad.replace(8, 2, le(len, 2));
+    check(bad, "v1 header length " + std::to_string(len));
+  }
+  for (std::uint64_t len : {0ull, 0xFFFFull, 0x7FFFFFFFull, 0xFFFFFFFFull})
+    check(std::string("\x93NUMPY\x02\x00", 8) + le(len, 4) + good.substr(10),
+          "v2 header length " + std::to_string(len));
+  for (std::size_t n = 0; n < good.size(); ++n) check(good.substr(0, n), "NPY truncated to " + std::to_string(n));
+
+  // Valid spellings of the same values load them exactly.
+  std::string be = data;
+  std::reverse(be.begin(), be.begin() + 8);
+  std::reverse(be.begin() + 8, be.end());
+  for (const std::string& npy :
+       {npy_of(dict("'>f8'", "False", "(2,)"), be), npy_of(dict("'<f8'", "True", "(2,)"), data),
+        npy_of("{'shape':(2,),'descr':'<f8','fortran_order':False}", data)}) {
+    rewrite(file, zip_of({{"w.npy", npy}}));
+    CHECK(same_bits(tree::load(file, tree::zeros_like(saved)).w, saved.w));
+  }
+
+  // An overflowing product of extents is named with the entry (the key path and ".npy").
+  rewrite(file, zip_of({{"w.npy", npy_of(dict("'<f8'", "False", "(0, 4611686018427387904, 4611686018427387904)"),
+                                             "")}}));
+  CHECK_THROWS_WITH_AS(
+      tree::detail::read_npz(file),
+      doctest::Contains("entry 'w.npy': shape (0,4611686018427387904,4611686018427387904) is too large"), ValueError);
+}
