@@ -5,7 +5,10 @@
 namespace xgrad {
 
 Tensor mse(const Tensor& pred, const Tensor& target) {
-  broadcast_shapes(pred.shape(), target.shape(), "mse");
+  const Shape s = broadcast_shapes(pred.shape(), target.shape(), "mse");
+  if (shape_size(s, "mse") == 0)  // numpy's mean of nothing is NaN with a warning; refuse it in the user's terms
+    throw ValueError("xgrad::mse: the mean of zero errors is undefined (shapes " + shape_str(pred.shape()) + " and " +
+                     shape_str(target.shape()) + ")");
   return mean(square(pred - target));
 }
 
