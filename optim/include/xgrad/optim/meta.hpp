@@ -31,6 +31,7 @@
 
 #include "xgrad/ad/transforms.hpp"
 #include "xgrad/core/error.hpp"
+#include "xgrad/core/flat.hpp"
 #include "xgrad/core/parallel.hpp"
 #include "xgrad/core/random.hpp"
 #include "xgrad/optim/clip.hpp"
@@ -185,7 +186,7 @@ MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, rand
       const double loss = r.meta_loss.item();
       all_sum += loss;
       Trajectory& tr = trajectories[k];
-      if (std::isfinite(loss) && detail::all_finite(r.grad) && detail::all_finite(r.params)) {
+      if (std::isfinite(loss) && flat::all_finite(r.grad) && flat::all_finite(r.params)) {
         finite.push_back(std::move(r.grad));
         loss_sum += loss;
         tr.x = std::move(r.params);
