@@ -1,7 +1,7 @@
 #pragma once
 // Task distributions for meta-training and evaluating optimizers (learned.hpp, meta.hpp).
 //
-//   optim::Quadratics dist{.dim = 10, .batch = 32};
+//   learn::Quadratics dist{.dim = 10, .batch = 32};
 //   auto task = dist.sample(random::key(1));     // 32 independent problems f_i(x_i) = ||W_i x_i - y_i||^2
 //   Tensor x = task.init();                      // (32, 10): the starting points, one row per problem
 //   Tensor f = task.losses(x);                   // (32,): each problem's loss
@@ -31,7 +31,7 @@
 #include "xgrad/core/random.hpp"
 #include "xgrad/optim/transform.hpp"
 
-namespace xgrad::optim {
+namespace xgrad::learn {
 
 /// A task: starting parameters and per-problem losses (a 1-D Tensor).
 template <class T>
@@ -222,7 +222,7 @@ struct MlpClassification {
   std::size_t samples = 128;  ///< rows per task
   MlpTask sample(random::Key key) const {
     if (X.dimension() != 2 || labels.dimension() != 1 || labels.size() != X.shape()[0])
-      throw ShapeError("xgrad::optim::MlpClassification: X must be (rows, features) and labels (rows), got " +
+      throw ShapeError("xgrad::learn::MlpClassification: X must be (rows, features) and labels (rows), got " +
                        shape_str(shape_of(X)) + " and " + shape_str(shape_of(labels)));
     detail::check_positive(hidden, "hidden");
     detail::check_positive(classes, "classes");
@@ -233,7 +233,7 @@ struct MlpClassification {
       for (std::size_t j = 0; j < features; ++j) Xs(i, j) = X(order[i], j);
       const double c = labels(order[i]);
       if (!(c >= 0.0 && c < double(classes) && c == std::floor(c)))
-        throw ValueError("xgrad::optim::MlpClassification: label " + std::to_string(c) + " is not in 0.." +
+        throw ValueError("xgrad::learn::MlpClassification: label " + std::to_string(c) + " is not in 0.." +
                          std::to_string(classes - 1));
       Y(i, static_cast<std::size_t>(c)) = 1.0;
     }
@@ -261,7 +261,7 @@ Array loss_curves(const Opt& opt, const T& task, int steps) {
   for (int k = 1; k <= steps; ++k) {
     auto g = grad(total)(x);
     auto [u, next] = opt.update(g, state, x);
-    x = apply_updates(x, u);
+    x = optim::apply_updates(x, u);
     state = std::move(next);
     const Array f = task.losses(x).value();
     std::copy(f.begin(), f.end(), out.begin() + static_cast<std::ptrdiff_t>(k * m));
@@ -269,4 +269,4 @@ Array loss_curves(const Opt& opt, const T& task, int steps) {
   return out;
 }
 
-}  // namespace xgrad::optim
+}  // namespace xgrad::learn
