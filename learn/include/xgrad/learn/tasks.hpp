@@ -73,7 +73,30 @@ inline Tensor batched_matvec(const Tensor& X, const Tensor& w) {
   return sum(X * reshape(w, {b, 1, d}), {2});
 }
 inline void check_positive(std::size_t v, const char* what) {
-  if (v == 0) throw ValueError(std::string("xgrad::optim::tasks: ") + what + " must be positive");
+  if (v == 0) throw ValueError(std::string("xgrad::learn::tasks: ") + what + " must be positive");
+}
+/// Linear-model data for `batch` problems of `samples` rows: problem i (key k_i = fold_in(key, i)) has features X_i
+/// (samples, dim) standard normal from fold_in(k_i, 0), a true w_i standard normal from fold_in(k_i, 1), noise e_i
+/// with standard deviation `noise` from fold_in(k_i, 2), and targets label(X_i w_i + e_i) row by row. Returns
+/// X (batch, samples, dim) and the targets (batch, samples).
+template <class Label>
+std::pair<Array, Array> linear_model_data(random::Key key, std::size_t batch, std::size_t samples, std::size_t dim,
+                                          double noise, Label label) {
+  Array X = stack_draws(key, batch, {samples, dim},
+                        [&](random::Key k) { return random::normal(random::fold_in(k, 0), {samples, dim}); });
+  Array t = stack_draws(key, batch, {samples}, [&](random::Key k) {
+    const Array Xi = random::normal(random::fold_in(k, 0), {samples, dim});
+    const Array w = random::normal(random::fold_in(k, 1), {dim});
+    const Array e = random::normal(random::fold_in(k, 2), {samples}, 0.0, noise);
+    Array out = Array::from_shape({samples});
+    for (std::size_t r = 0; r < samples; ++r) {
+      double z = e(r);
+      for (std::size_t j = 0; j < dim; ++j) z += Xi(r, j) * w(j);
+      out(r) = label(z);
+    }
+    return out;
+  });
+  return {std::move(X), std::move(t)};
 }
 }  // namespace detail
 
@@ -129,20 +152,7 @@ struct RidgeRegressions {
     detail::check_positive(dim, "dim");
     detail::check_positive(samples, "samples");
     detail::check_positive(batch, "batch");
-    Array X = detail::stack_draws(key, batch, {samples, dim},
-                                  [&](random::Key k) { return random::normal(random::fold_in(k, 0), {samples, dim}); });
-    Array t = detail::stack_draws(key, batch, {samples}, [&](random::Key k) {
-      const Array Xi = random::normal(random::fold_in(k, 0), {samples, dim});
-      const Array w = random::normal(random::fold_in(k, 1), {dim});
-      const Array e = random::normal(random::fold_in(k, 2), {samples}, 0.0, noise);
-      Array out = Array::from_shape({samples});
-      for (std::size_t r = 0; r < samples; ++r) {
-        double s = e(r);
-        for (std::size_t j = 0; j < dim; ++j) s += Xi(r, j) * w(j);
-        out(r) = s;
-      }
-      return out;
-    });
+    auto [X, t] = detail::linear_model_data(key, batch, samples, dim, noise, [](double z) { return z; });
     return {Tensor(std::move(X)), Tensor(std::move(t)), Tensor(Array(xt::zeros<double>({batch, dim}))), l2};
   }
 };
@@ -171,20 +181,8 @@ struct LogisticRegressions {
     detail::check_positive(dim, "dim");
     detail::check_positive(samples, "samples");
     detail::check_positive(batch, "batch");
-    Array X = detail::stack_draws(key, batch, {samples, dim},
-                                  [&](random::Key k) { return random::normal(random::fold_in(k, 0), {samples, dim}); });
-    Array s = detail::stack_draws(key, batch, {samples}, [&](random::Key k) {
-      const Array Xi = random::normal(random::fold_in(k, 0), {samples, dim});
-      const Array w = random::normal(random::fold_in(k, 1), {dim});
-      const Array e = random::normal(random::fold_in(k, 2), {samples}, 0.0, noise);
-      Array out = Array::from_shape({samples});
-      for (std::size_t r = 0; r < samples; ++r) {
-        double z = e(r);
-        for (std::size_t j = 0; j < dim; ++j) z += Xi(r, j) * w(j);
-        out(r) = z >= 0.0 ? 1.0 : -1.0;
-      }
-      return out;
-    });
+    auto [X, s] = detail::linear_model_data(key, batch, samples, dim, noise,
+                                            [](double z) { return z >= 0.0 ? 1.0 : -1.0; });
     return {Tensor(std::move(X)), Tensor(std::move(s)), Tensor(Array(xt::zeros<double>({batch, dim}))), l2};
   }
 };
