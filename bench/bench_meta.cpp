@@ -1,4 +1,4 @@
-// Meta-training of a learned optimizer (optim/meta.hpp): time and tape memory of one meta-gradient against the
+// Meta-training of a learned optimizer (learn/meta.hpp): time and tape memory of one meta-gradient against the
 // unroll length T, beside baselines that run the same T inner steps without a meta-gradient.
 //
 // Workload: 32 random 10-D quadratics ||W x - y||^2 as one task (320 coordinates), the 2-layer LSTM optimizer with 20
@@ -17,6 +17,7 @@
 #include <malloc.h>
 
 #include <cstddef>
+#include <xgrad/learn/learn.hpp>
 #include <xgrad/optim/optim.hpp>
 
 #include "common.hpp"
@@ -25,15 +26,15 @@ namespace {
 
 using namespace xgrad;
 namespace opt = xgrad::optim;
-using Phi = opt::LstmOptimizerParams;
+using Phi = learn::LstmOptimizerParams;
 
-const opt::LearnedOptions kOptions{};
-auto make_lstm = [](const Phi& p) { return opt::lstm_optimizer(p, kOptions); };
+const learn::LearnedOptions kOptions{};
+auto make_lstm = [](const Phi& p) { return learn::lstm_optimizer(p, kOptions); };
 
 // A task that watches the tape and the heap each time its loss is evaluated (the last evaluation of an unroll is at
 // the end of its forward, where the tape is largest).
 struct Probe {
-  opt::QuadraticTask task;
+  learn::QuadraticTask task;
   mutable std::size_t peak_nodes = 0;
   mutable std::size_t peak_heap = 0;
   Tensor init() const { return task.init(); }
@@ -46,13 +47,13 @@ struct Probe {
 };
 
 struct Setup {
-  Probe probe{opt::Quadratics{.dim = 10, .batch = 32}.sample(random::key(1))};
-  Phi phi = opt::init_lstm_optimizer(random::key(2), kOptions);
+  Probe probe{learn::Quadratics{.dim = 10, .batch = 32}.sample(random::key(1))};
+  Phi phi = learn::init_lstm_optimizer(random::key(2), kOptions);
   Tensor x;
-  opt::LstmOptimizerState state;
+  learn::LstmOptimizerState state;
   Setup() {
     auto lstm = make_lstm(phi);
-    auto r = opt::unroll(lstm, probe.task, probe.task.init(), lstm.init(probe.task.init()), 0, 20);
+    auto r = learn::unroll_optimizer(lstm, probe.task, probe.task.init(), lstm.init(probe.task.init()), 0, 20);
     x = r.params;
     state = r.state;
   }
@@ -73,17 +74,17 @@ struct ColdCache {
 void meta(benchmark::State& st, bool second_order) {
   const Setup s;
   const int T = int(st.range(0));
-  const opt::MetaOptions o{.second_order = second_order};
+  const learn::MetaOptions o{.second_order = second_order};
   {  // probe
     const ColdCache cold;
     const std::size_t nodes_before = ad::tape_size(), heap_before = mallinfo2().uordblks;
     s.probe.peak_nodes = nodes_before;
     s.probe.peak_heap = heap_before;
-    opt::meta_value_and_grad(s.phi, make_lstm, s.probe, s.x, s.state, 20, T, o);
+    learn::meta_value_and_grad(s.phi, make_lstm, s.probe, s.x, s.state, 20, T, o);
     set_counters(st, s.probe, heap_before);
   }
   for (auto _ : st) {
-    auto r = opt::meta_value_and_grad(s.phi, make_lstm, s.probe.task, s.x, s.state, 20, T, o);
+    auto r = learn::meta_value_and_grad(s.phi, make_lstm, s.probe.task, s.x, s.state, 20, T, o);
     benchmark::DoNotOptimize(r.meta_loss);
   }
 }
@@ -98,11 +99,11 @@ void inner(benchmark::State& st, const Setup& s, const Opt& o, const S& state0) 
     const std::size_t heap_before = mallinfo2().uordblks;
     s.probe.peak_nodes = ad::tape_size();
     s.probe.peak_heap = heap_before;
-    opt::unroll(o, s.probe, s.x, state0, 20, T);
+    learn::unroll_optimizer(o, s.probe, s.x, state0, 20, T);
     set_counters(st, s.probe, heap_before);
   }
   for (auto _ : st) {
-    auto r = opt::unroll(o, s.probe.task, s.x, state0, 20, T);
+    auto r = learn::unroll_optimizer(o, s.probe.task, s.x, state0, 20, T);
     benchmark::DoNotOptimize(r.meta_loss);
   }
 }

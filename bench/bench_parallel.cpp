@@ -9,6 +9,7 @@
 //                             on 2048 examples: 4 steps of a 512-example batch, each batch's gradient summed over 8
 //                             shards of 64 with parallel::map_reduce, then one sgd update
 #include <xtensor/xview.hpp>
+#include <xgrad/learn/learn.hpp>
 #include <xgrad/optim/optim.hpp>
 
 #include "common.hpp"
@@ -17,22 +18,22 @@ namespace {
 
 using namespace xgrad;
 namespace opt = xgrad::optim;
-using Phi = opt::LstmOptimizerParams;
+using Phi = learn::LstmOptimizerParams;
 
 void BM_meta_step(benchmark::State& st) {
   const std::size_t threads = static_cast<std::size_t>(st.range(0));
-  const opt::LearnedOptions o{};
-  auto make = [o](const Phi& p) { return opt::lstm_optimizer(p, o); };
-  const Phi phi = opt::init_lstm_optimizer(random::key(1), o, {.hidden = 20, .layers = 2});
-  const opt::Quadratics dist{.dim = 10, .batch = 32};
-  std::vector<opt::QuadraticTask> tasks;
+  const learn::LearnedOptions o{};
+  auto make = [o](const Phi& p) { return learn::lstm_optimizer(p, o); };
+  const Phi phi = learn::init_lstm_optimizer(random::key(1), o, {.hidden = 20, .layers = 2});
+  const learn::Quadratics dist{.dim = 10, .batch = 32};
+  std::vector<learn::QuadraticTask> tasks;
   for (std::uint32_t k = 0; k < 8; ++k) tasks.push_back(dist.sample(random::fold_in(random::key(2), k)));
   for (auto _ : st) {
     auto grads = parallel::map(
         tasks.size(),
         [&](std::size_t k) {
           const Tensor x = tasks[k].init();
-          return opt::meta_value_and_grad(phi, make, tasks[k], x, make(phi).init(x), 0, 20).grad;
+          return learn::meta_value_and_grad(phi, make, tasks[k], x, make(phi).init(x), 0, 20).grad;
         },
         threads);
     benchmark::DoNotOptimize(parallel::sum_trees(grads));

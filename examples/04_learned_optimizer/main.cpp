@@ -33,11 +33,11 @@ namespace opt = xgrad::optim;
 namespace {
 
 constexpr int kSteps = 100;  // inner steps of every run (the horizon)
-const opt::LearnedOptions kLearnedOptions{.preprocess = opt::Preprocess::log_sign, .k = 10.0, .output_scale = 0.1};
-const opt::LstmShape kLstmShape{.hidden = 20, .layers = 2};
+const learn::LearnedOptions kLearnedOptions{.preprocess = learn::Preprocess::log_sign, .k = 10.0, .output_scale = 0.1};
+const learn::LstmShape kLstmShape{.hidden = 20, .layers = 2};
 const char* kParamsFile = "lstm_quadratic10.npz";
 // The second learned optimizer: a coordinatewise MLP (32 tanh units) over the gradient and three momentum averages.
-const opt::MlpShape kMlpShape{.hidden = 32, .decays = {0.5, 0.9, 0.99}};
+const learn::MlpShape kMlpShape{.hidden = 32, .decays = {0.5, 0.9, 0.99}};
 const char* kMlpParamsFile = "mlp_quadratic10.npz";
 
 // Keys: meta-training tasks, baseline sweeps, held-out evaluation. Never shared.
@@ -82,7 +82,7 @@ struct Run {
 template <class Opt, class T>
 Array curves_on(const Opt& o, const std::vector<T>& tasks) {
   const std::vector<Array> parts =
-      parallel::map(tasks.size(), [&](std::size_t i) { return opt::loss_curves(o, tasks[i], kSteps); });
+      parallel::map(tasks.size(), [&](std::size_t i) { return learn::loss_curves(o, tasks[i], kSteps); });
   std::size_t cols = 0;
   for (const auto& p : parts) cols += p.shape()[1];
   Array out = Array::from_shape({std::size_t(kSteps) + 1, cols});
@@ -124,7 +124,7 @@ std::vector<double> log_space(double lo, double hi, int n) {
 // The four tuned baselines and the learned optimizer on lists of sweep and held-out tasks.
 template <class T>
 std::vector<Run> compare_on(const std::vector<T>& sweep_tasks, const std::vector<T>& test_tasks, int lrs_per_decade,
-                            const opt::LstmOptimizerParams& phi, const opt::MlpOptimizerParams* mlp) {
+                            const learn::LstmOptimizerParams& phi, const learn::MlpOptimizerParams* mlp) {
   const auto lrs = log_space(-4.0, 1.0, 5 * lrs_per_decade + 1);
   std::vector<Run> runs;
   runs.push_back(tuned("SGD", [](double lr) { return opt::sgd(lr); }, lrs, sweep_tasks, test_tasks));
@@ -133,17 +133,17 @@ std::vector<Run> compare_on(const std::vector<T>& sweep_tasks, const std::vector
   runs.push_back(tuned("RMSprop", [](double lr) { return opt::rmsprop(lr); }, lrs, sweep_tasks, test_tasks));
   runs.push_back(tuned("Adam", [](double lr) { return opt::adam(lr); }, lrs, sweep_tasks, test_tasks));
   runs.push_back({"LSTM", std::numeric_limits<double>::quiet_NaN(),
-                  curves_on(opt::lstm_optimizer(phi, kLearnedOptions), test_tasks)});
+                  curves_on(learn::lstm_optimizer(phi, kLearnedOptions), test_tasks)});
   if (mlp)
     runs.push_back({"MLP", std::numeric_limits<double>::quiet_NaN(),
-                    curves_on(opt::mlp_optimizer(*mlp, kLearnedOptions), test_tasks)});
+                    curves_on(learn::mlp_optimizer(*mlp, kLearnedOptions), test_tasks)});
   return runs;
 }
 
 // A family whose tasks are batches of independent problems: one sweep task and one test task of many problems each.
 template <class D>
 std::vector<Run> compare(const D& family, std::size_t sweep_tasks, std::size_t test_tasks, int lrs_per_decade,
-                         const opt::LstmOptimizerParams& phi, const opt::MlpOptimizerParams* mlp) {
+                         const learn::LstmOptimizerParams& phi, const learn::MlpOptimizerParams* mlp) {
   D sweep_dist = family, test_dist = family;
   sweep_dist.batch = sweep_tasks;
   test_dist.batch = test_tasks;
@@ -224,23 +224,24 @@ int main(int argc, char** argv) {
     }
   }
   const auto start = std::chrono::steady_clock::now();
-  auto make_lstm = [](const opt::LstmOptimizerParams& p) { return opt::lstm_optimizer(p, kLearnedOptions); };
-  const opt::Quadratics quadratics10{.dim = 10, .batch = 32};
-  const opt::LstmOptimizerParams phi0 = opt::init_lstm_optimizer(random::key(0), kLearnedOptions, kLstmShape);
+  auto make_lstm = [](const learn::LstmOptimizerParams& p) { return learn::lstm_optimizer(p, kLearnedOptions); };
+  const learn::Quadratics quadratics10{.dim = 10, .batch = 32};
+  const learn::LstmOptimizerParams phi0 = learn::init_lstm_optimizer(random::key(0), kLearnedOptions, kLstmShape);
 
   // 1. Meta-training. The smoke test trains a few steps to check that the meta-loss goes down (and never writes the
   //    shipped file); the full run loads the shipped weights unless asked to retrain.
-  opt::LstmOptimizerParams phi = phi0;
+  learn::LstmOptimizerParams phi = phi0;
   if (smoke) {
-    const opt::Quadratics small{.dim = 10, .batch = 8};
+    const learn::Quadratics small{.dim = 10, .batch = 8};
     const auto held_out = small.sample(random::key(99));
-    auto meta_loss = [&](const opt::LstmOptimizerParams& p) {
+    auto meta_loss = [&](const learn::LstmOptimizerParams& p) {
       auto lstm = make_lstm(p);
-      return opt::unroll(lstm, held_out, held_out.init(), lstm.init(held_out.init()), 0, kSteps).meta_loss.item();
+      const auto x0 = held_out.init();
+      return learn::unroll_optimizer(lstm, held_out, x0, lstm.init(x0), 0, kSteps).meta_loss.item();
     };
-    const auto r = opt::meta_train(phi0, make_lstm, small, kMetaKey,
-                                   {.unroll = 20, .horizon = kSteps, .steps = 30, .learning_rate = 3e-3,
-                                    .print_every = 10, .progress = &std::cout});
+    const auto r = learn::meta_train(phi0, make_lstm, small, kMetaKey,
+                                     {.unroll = 20, .horizon = kSteps, .steps = 30, .learning_rate = 3e-3,
+                                      .print_every = 10, .progress = &std::cout});
     const double before = meta_loss(phi0), after = meta_loss(r.params);
     std::printf("smoke meta-training: held-out meta-loss (sum of 100 losses) %.4g -> %.4g\n", before, after);
     if (!(after < before)) {
@@ -263,10 +264,10 @@ int main(int argc, char** argv) {
   } else {
     std::printf("meta-training a 2-layer LSTM (20 units) on 10-D quadratics: %d steps, unrolls of 20 within 100\n",
                 meta_steps);
-    const auto r = opt::meta_train(phi0, make_lstm, quadratics10, kMetaKey,
-                                   {.unroll = 20, .horizon = kSteps, .steps = meta_steps, .learning_rate = 1e-3,
-                                    .weight = [late_weight](int t) { return 1.0 + late_weight * t / kSteps; },
-                                    .print_every = 50, .progress = &std::cout});
+    const auto r = learn::meta_train(phi0, make_lstm, quadratics10, kMetaKey,
+                                     {.unroll = 20, .horizon = kSteps, .steps = meta_steps, .learning_rate = 1e-3,
+                                      .weight = [late_weight](int t) { return 1.0 + late_weight * t / kSteps; },
+                                      .print_every = 50, .progress = &std::cout});
     phi = r.params;
     tree::save(shipped, phi);
     std::printf("meta-training took %.1f s (%d non-finite steps skipped); saved %s\n", r.seconds, r.skipped,
@@ -281,10 +282,10 @@ int main(int argc, char** argv) {
   }
 
   // The MLP optimizer (full runs only): loaded, or meta-trained the same way.
-  std::optional<opt::MlpOptimizerParams> mlp;
+  std::optional<learn::MlpOptimizerParams> mlp;
   if (!smoke) {
-    auto make_mlp = [](const opt::MlpOptimizerParams& p) { return opt::mlp_optimizer(p, kLearnedOptions); };
-    const auto mlp0 = opt::init_mlp_optimizer(random::key(1), kLearnedOptions, kMlpShape);
+    auto make_mlp = [](const learn::MlpOptimizerParams& p) { return learn::mlp_optimizer(p, kLearnedOptions); };
+    const auto mlp0 = learn::init_mlp_optimizer(random::key(1), kLearnedOptions, kMlpShape);
     const std::string mlp_file = example::data_path(kMlpParamsFile);
     if (!retrain && std::filesystem::exists(mlp_file)) {
       mlp = tree::load(mlp_file, mlp0);
@@ -292,37 +293,37 @@ int main(int argc, char** argv) {
     } else {
       std::printf("meta-training the MLP optimizer (32 units; g, 3 momentum averages) on 10-D quadratics: %d steps\n",
                   meta_steps);
-      const auto r = opt::meta_train(mlp0, make_mlp, quadratics10, kMetaKey,
-                                     {.unroll = 20, .horizon = kSteps, .steps = meta_steps, .learning_rate = 1e-3,
-                                      .weight = [late_weight](int t) { return 1.0 + late_weight * t / kSteps; },
-                                      .print_every = 100, .progress = &std::cout});
+      const auto r = learn::meta_train(mlp0, make_mlp, quadratics10, kMetaKey,
+                                       {.unroll = 20, .horizon = kSteps, .steps = meta_steps, .learning_rate = 1e-3,
+                                        .weight = [late_weight](int t) { return 1.0 + late_weight * t / kSteps; },
+                                        .print_every = 100, .progress = &std::cout});
       mlp = r.params;
       tree::save(mlp_file, *mlp);
       std::printf("meta-training took %.1f s (%d non-finite steps skipped); saved %s\n", r.seconds, r.skipped,
                   mlp_file.c_str());
     }
   }
-  const opt::MlpOptimizerParams* mlp_ptr = mlp ? &*mlp : nullptr;
+  const learn::MlpOptimizerParams* mlp_ptr = mlp ? &*mlp : nullptr;
 
   // 2. The comparison: baselines tuned on sweep tasks, everything evaluated on held-out tasks.
   const std::size_t sweep_tasks = smoke ? 50 : 100, test_tasks = smoke ? 100 : 200;
   const int per_decade = smoke ? 2 : 4;
   std::vector<std::pair<std::string, std::vector<Run>>> families;
   families.push_back(
-      {"quadratic10", compare(opt::Quadratics{.dim = 10}, sweep_tasks, test_tasks, per_decade, phi, mlp_ptr)});
+      {"quadratic10", compare(learn::Quadratics{.dim = 10}, sweep_tasks, test_tasks, per_decade, phi, mlp_ptr)});
   bool ok = report("10-D quadratics ||W x - y||^2, 100 steps", families.back().second);
   if (!smoke) {
     families.push_back(
-        {"quadratic20", compare(opt::Quadratics{.dim = 20}, sweep_tasks, test_tasks, per_decade, phi, mlp_ptr)});
+        {"quadratic20", compare(learn::Quadratics{.dim = 20}, sweep_tasks, test_tasks, per_decade, phi, mlp_ptr)});
     report("generalisation: 20-D quadratics", families.back().second);
-    families.push_back({"ridge", compare(opt::RidgeRegressions{.dim = 10, .samples = 50}, sweep_tasks, test_tasks,
+    families.push_back({"ridge", compare(learn::RidgeRegressions{.dim = 10, .samples = 50}, sweep_tasks, test_tasks,
                                          per_decade, phi, mlp_ptr)});
     report("generalisation: ridge regression (10 features, 50 samples, l2 = 0.1)", families.back().second);
     // An MLP 64-20-10 (tanh) from fresh weights on 128 random digits each: one problem per task, so fewer tasks.
     auto [pixels, labels] = example::split_xy(example::load_csv(example::data_path("digits.csv")));
-    const opt::MlpClassification digits{.X = pixels / 16.0, .labels = labels, .classes = 10, .hidden = 20,
-                                        .samples = 128};
-    std::vector<opt::MlpTask> sweep_mlp, test_mlp;
+    const learn::MlpClassification digits{.X = pixels / 16.0, .labels = labels, .classes = 10, .hidden = 20,
+                                          .samples = 128};
+    std::vector<learn::MlpTask> sweep_mlp, test_mlp;
     for (std::uint32_t i = 0; i < 10; ++i) sweep_mlp.push_back(digits.sample(random::fold_in(kSweepKey, i)));
     for (std::uint32_t i = 0; i < 40; ++i) test_mlp.push_back(digits.sample(random::fold_in(kTestKey, i)));
     families.push_back({"mlp_digits", compare_on(sweep_mlp, test_mlp, 2, phi, mlp_ptr)});

@@ -114,21 +114,21 @@ int main(int argc, char** argv) {
   if (root) std::printf("  %.1f ms per epoch; parameters equal on every rank: %s\n", 1e3 * epoch_seconds, equal ? "yes" : "NO");
 
   // --- Part 2: data-parallel meta-training of the LSTM optimizer ----------------------------------------------
-  using Phi = opt::LstmOptimizerParams;
-  const opt::LearnedOptions lo{.preprocess = opt::Preprocess::log_sign, .k = 10.0, .output_scale = 0.1};
-  auto make = [lo](const Phi& p) { return opt::lstm_optimizer(p, lo); };
-  const Phi phi0 = opt::init_lstm_optimizer(random::key(2016), lo, {.hidden = 20, .layers = 2});
+  using Phi = learn::LstmOptimizerParams;
+  const learn::LearnedOptions lo{.preprocess = learn::Preprocess::log_sign, .k = 10.0, .output_scale = 0.1};
+  auto make = [lo](const Phi& p) { return learn::lstm_optimizer(p, lo); };
+  const Phi phi0 = learn::init_lstm_optimizer(random::key(2016), lo, {.hidden = 20, .layers = 2});
   const int meta_steps = smoke ? 4 : 40;
-  opt::MetaOptions mo{.unroll = 20, .horizon = 100, .steps = meta_steps, .learning_rate = 3e-3,
-                      .threads = 1,  // one thread per rank: the ranks are the parallelism here
-                      .sum_over_processes = dist::sum_over_ranks(world)};
+  learn::MetaOptions mo{.unroll = 20, .horizon = 100, .steps = meta_steps, .learning_rate = 3e-3,
+                        .threads = 1,  // one thread per rank: the ranks are the parallelism here
+                        .sum_over_processes = dist::sum_over_ranks(world)};
   if (root)
     std::printf("part 2: meta-training on %d rank(s), each on its own tasks (32 quadratics of dim 10 per task), %d "
                 "outer steps\n", ranks, meta_steps);
   world.barrier();
   const auto t2 = std::chrono::steady_clock::now();
-  const auto result = opt::meta_train(phi0, make, opt::Quadratics{.dim = 10, .batch = 32},
-                                      random::fold_in(random::key(7), std::uint32_t(rank)), mo);
+  const auto result = learn::meta_train(phi0, make, learn::Quadratics{.dim = 10, .batch = 32},
+                                        random::fold_in(random::key(7), std::uint32_t(rank)), mo);
   const double meta_seconds = seconds_since(t2) / meta_steps;
   const bool phi_equal = same_everywhere(result.params, world);
   if (root)

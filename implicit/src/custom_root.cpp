@@ -30,45 +30,49 @@ std::vector<Tensor> constants(const std::vector<Tensor>& ts) {
 
 Tensor zeros(std::size_t n) { return Tensor(Array(xt::zeros<double>({n}))); }
 
-// F at (z, theta) on a fresh level that traces z: returns F's flat value; the level's backward gives (dF/dz)^T u.
-Tensor traced_F(const RootCore& c, ad::Level& L, Tensor& zl, const Tensor& z, const std::vector<Tensor>& th) {
-  zl = L.input(z);
-  Tensor Fz = c.F(zl, th);
-  L.end_forward();
-  if (Fz.size() != z.size())
+// F at (z, theta), evaluated once, as a pullback over the inputs (z, theta[0], theta[1], ...): traced in z when
+// trace_z, and in theta[i] when trace_theta[i]. Checks that F has z's size.
+ad::Pullback traced_F(const RootCore& c, const Tensor& z, bool trace_z, const std::vector<Tensor>& th,
+                      const std::vector<bool>& trace_theta) {
+  std::vector<Tensor> inputs{z};
+  inputs.insert(inputs.end(), th.begin(), th.end());
+  std::vector<bool> traced{trace_z};
+  traced.insert(traced.end(), trace_theta.begin(), trace_theta.end());
+  ad::Pullback pb(std::move(inputs), traced, [&c](const std::vector<Tensor>& in) {
+    return c.F(in[0], std::vector<Tensor>(in.begin() + 1, in.end()));
+  });
+  const std::size_t n = pb.output().size();
+  if (n != z.size())
     throw ShapeError(std::string("xgrad::") + c.caller + ": the optimality condition F returned " +
-                     std::to_string(Fz.size()) + " values for a solution of " + std::to_string(z.size()) +
+                     std::to_string(n) + " values for a solution of " + std::to_string(z.size()) +
                      " (F(x, theta) must have x's structure)");
-  return Fz;
+  return pb;
 }
 
 // (dF/dz)^T u, as a Tensor recorded on the live levels that trace u, z or theta.
 Tensor transposed_jacobian_product(const RootCore& c, const Tensor& z, const std::vector<Tensor>& th,
                                    const Tensor& u) {
-  ad::Level L;
-  Tensor zl;
-  const Tensor Fz = traced_F(c, L, zl, z, th);
-  auto r = L.backward({Fz}, {u}, {zl});
-  return r[0] ? L.output(*r[0]) : zeros(z.size());
+  const ad::Pullback pb = traced_F(c, z, true, th, std::vector<bool>(th.size(), false));
+  auto r = pb(u, {0});
+  return r[0] ? *r[0] : zeros(z.size());
 }
 
-// The value of the adjoint u with (dF/dz)^T u = g, F already evaluated as Fz on level L that traces zl: each matvec
-// is one backward sweep of L. Records the solve in the report and applies the failure policy.
-Array adjoint_values(const RootCore& c, const ad::Level& L, const Tensor& Fz, const Tensor& zl, const Array& g) {
-  const std::size_t n = zl.size();
+// The value of the adjoint u with (dF/dz)^T u = g, F already evaluated in `pb` (traced in z, its input 0): each
+// matvec is one pullback, asking for z's cotangent only. Records the solve in the report and applies the failure
+// policy.
+Array adjoint_values(const RootCore& c, const ad::Pullback& pb, std::size_t n, const Array& g) {
   FlatMatvec ATv = [&](const Array& v) {
-    auto r = L.backward({Fz}, {Tensor(v)}, {zl});
+    auto r = pb(Tensor(v), {0});
     return r[0] ? r[0]->value() : Array(xt::zeros<double>({n}));
   };
-  FlatMatvec Av;  // (A^T)^T v, by transposing ATv with one more level (normal_cg only)
+  FlatMatvec Av;  // (A^T)^T v, by transposing ATv with one more pullback (normal_cg only)
   if (c.options.solver.method == Method::normal_cg)
     Av = [&](const Array& v) {
-      ad::Level T;
-      const Tensor w = T.input(zeros(n));
-      auto r = L.backward({Fz}, {w}, {zl});
-      if (!r[0]) return Array(xt::zeros<double>({n}));
-      T.end_forward();
-      auto t = T.backward({*r[0]}, {Tensor(v)}, {w});
+      const ad::Pullback T({zeros(n)}, {true}, [&](const std::vector<Tensor>& w) {
+        auto r = pb(w[0], {0});
+        return r[0] ? *r[0] : zeros(n);
+      });
+      auto t = T(Tensor(v), {0});
       return t[0] ? t[0]->value() : Array(xt::zeros<double>({n}));
     };
   auto sol = solve_flat(c.options.solver.method, ATv, Av, g, Array(xt::zeros<double>({n})), c.options.solver.options);
@@ -98,10 +102,9 @@ Tensor recorded_adjoint(const std::shared_ptr<const RootCore>& c, const Tensor& 
                         const Tensor& g) {
   Array u;
   {
-    ad::Level L;
-    Tensor zl;
-    const Tensor Fz = traced_F(*c, L, zl, Tensor(z.shared_value()), constants(th));
-    u = adjoint_values(*c, L, Fz, zl, g.value());
+    const ad::Pullback pb =
+        traced_F(*c, Tensor(z.shared_value()), true, constants(th), std::vector<bool>(th.size(), false));
+    u = adjoint_values(*c, pb, z.size(), g.value());
   }
 
   auto c2 = std::make_shared<RootCore>();
@@ -129,29 +132,26 @@ Tensor root_node(std::shared_ptr<const RootCore> core, Array z, std::vector<Tens
     // Recorded (higher order): u is a function of (g, z, theta) on the live levels, from its own implicit node.
     const bool recorded = d.recording();
     Tensor u = recorded ? recorded_adjoint(core, n.out(), th, g) : Tensor();
-    // One level traces the theta that need a cotangent (data arguments: no work). At first order it also traces z,
-    // so that F, evaluated once, gives both the adjoint's matvecs and theta_bar.
-    ad::Level L;
-    std::vector<Tensor> thl;
-    thl.reserve(th.size());
+    // One pullback traces the theta that need a cotangent (data arguments: no work). At first order it also traces
+    // z, so that F, evaluated once, gives both the adjoint's matvecs and theta_bar.
+    std::vector<Tensor> thv;
+    std::vector<bool> needed;
+    std::vector<std::size_t> which;  // pullback inputs (z is input 0) whose cotangents theta_bar needs
+    thv.reserve(th.size());
     for (std::size_t i = 0; i < th.size(); ++i) {
-      const Tensor t = recorded ? th[i] : Tensor(th[i].shared_value());
-      thl.push_back(d.needs(i) ? L.input(t) : t);
+      thv.push_back(recorded ? th[i] : Tensor(th[i].shared_value()));
+      needed.push_back(d.needs(i));
+      if (d.needs(i)) which.push_back(i + 1);
     }
-    Tensor Fz;
-    if (recorded) {
-      Fz = core->F(n.out(), thl);
-      L.end_forward();
-    } else {
-      Tensor zl;
-      Fz = traced_F(*core, L, zl, Tensor(n.out().shared_value()), thl);
-      u = Tensor(adjoint_values(*core, L, Fz, zl, g.value()));
-    }
-    auto cts = L.backward({Fz}, {u}, thl);  // theta_bar = -(dF/dtheta)^T u
-    for (std::size_t i = 0; i < th.size(); ++i)
-      if (d.needs(i) && cts[i]) d(i, -L.output(*cts[i]));
+    const Tensor x = recorded ? n.out() : Tensor(n.out().shared_value());
+    const ad::Pullback pb = traced_F(*core, x, !recorded, thv, needed);
+    if (!recorded) u = Tensor(adjoint_values(*core, pb, x.size(), g.value()));
+    if (which.empty()) return;
+    auto cts = pb(u, which);  // theta_bar = -(dF/dtheta)^T u
+    for (std::size_t k = 0; k < which.size(); ++k)
+      if (cts[k]) d(which[k] - 1, -*cts[k]);
   };
-  return xgrad::detail::make_closure("custom_root", Tensor(std::move(z)), std::move(theta), std::move(rule));
+  return ad::make_closure("custom_root", Tensor(std::move(z)), std::move(theta), std::move(rule));
 }
 
 }  // namespace xgrad::implicit::detail

@@ -8,6 +8,7 @@
 #include <xtensor-blas/xlinalg.hpp>
 
 #include "xgrad/core/error.hpp"
+#include "xgrad/core/flat.hpp"
 
 namespace xgrad::implicit {
 
@@ -26,121 +27,110 @@ std::string to_string(Method m) {
 namespace detail {
 namespace {
 
-using Vec = std::vector<double>;
+// The iterations work on flat 1-D Arrays with the flat view's BLAS-1 (core/flat.hpp): the matvec's result is used
+// as it comes, without copies between Array and another vector type.
+using flat::axpy;
+using flat::dot;
+using flat::norm2;
 
-double dot(const Vec& a, const Vec& b) {
-  double s = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-  return s;
-}
-double norm(const Vec& a) { return std::sqrt(dot(a, a)); }
-void axpy(double t, const Vec& x, Vec& y) {  // y += t x
-  for (std::size_t i = 0; i < y.size(); ++i) y[i] += t * x[i];
-}
-bool finite(const Vec& a) {
-  return std::all_of(a.begin(), a.end(), [](double v) { return std::isfinite(v); });
-}
-Vec to_vec(const Array& a) { return Vec(a.begin(), a.end()); }
-Array to_array(const Vec& v) {
-  Array a = Array::from_shape({v.size()});
-  std::copy(v.begin(), v.end(), a.begin());
-  return a;
-}
+Array zeros(std::size_t n) { return Array(xt::zeros<double>({n})); }
 
-// The operator as the iterations see it: v -> (A + ridge I) v on std::vector, counting matvecs.
+// The operator as the iterations see it: v -> (A + ridge I) v on flat arrays, counting matvecs.
 struct Op {
   const FlatMatvec& mv;
   double ridge;
   const std::function<Array(const Array&)>& precond;
   int count = 0;
 
-  Vec operator()(const Vec& v) {
+  Array operator()(const Array& v) {
     ++count;
-    const Array r = mv(to_array(v));
+    Array r = mv(v);
     if (r.size() != v.size())
       throw ShapeError("xgrad::implicit: the matvec returned " + std::to_string(r.size()) + " values for a vector of " +
                        std::to_string(v.size()));
-    Vec out(r.begin(), r.end());
-    if (ridge != 0.0) axpy(ridge, v, out);
-    return out;
+    if (ridge != 0.0) r = axpy(r, ridge, v);
+    return flat_1d(std::move(r));
   }
-  Vec M(const Vec& v) const {
+  Array M(const Array& v) const {
     if (!precond) return v;
-    const Array r = precond(to_array(v));
+    Array r = precond(v);
     if (r.size() != v.size())
       throw ShapeError("xgrad::implicit: the preconditioner returned " + std::to_string(r.size()) +
                        " values for a vector of " + std::to_string(v.size()));
-    return Vec(r.begin(), r.end());
+    return flat_1d(std::move(r));
+  }
+  // The iterations index their vectors as 1-D: a matvec may return any shape of the right size.
+  static Array flat_1d(Array a) {
+    if (a.dimension() != 1) a.reshape({a.size()});
+    return a;
   }
 };
 
-// b - (A + ridge I) x, without the matvec when x is zero (the usual initial guess).
-Vec residual(Op& A, const Vec& b, const Vec& x) {
-  Vec r = b;
-  if (std::any_of(x.begin(), x.end(), [](double v) { return v != 0.0; })) axpy(-1.0, A(x), r);
-  return r;
+bool any_nonzero(const Array& x) {
+  return std::any_of(x.begin(), x.end(), [](double v) { return v != 0.0; });
 }
 
+// b - (A + ridge I) x, without the matvec when x is zero (the usual initial guess).
+Array residual(Op& A, const Array& b, const Array& x) { return any_nonzero(x) ? axpy(b, -1.0, A(x)) : b; }
+
 struct Result {
-  Vec x;
+  Array x;
   std::string message;  // why the iteration stopped early ("" when it met the tolerance or ran out of iterations)
 };
 
-Result run_cg(Op& A, const Vec& b, Vec x, double thresh, int maxiter) {
+Result run_cg(Op& A, const Array& b, Array x, double thresh, int maxiter) {
   // Restarts from the true residual when the recursive one says converged but the true one does not
   // (residual replacement), until maxiter matvecs.
   while (A.count < maxiter) {
-    Vec r = residual(A, b, x);
-    if (norm(r) <= thresh) return {x, ""};
-    Vec z = A.M(r), p = z;
+    Array r = residual(A, b, x);
+    if (norm2(r) <= thresh) return {x, ""};
+    Array z = A.M(r), p = z;
     double rz = dot(r, z);
     while (A.count < maxiter) {
-      const Vec Ap = A(p);
+      const Array Ap = A(p);
       const double pAp = dot(p, Ap);
       if (!std::isfinite(pAp)) return {x, "non-finite matvec"};
       if (pAp <= 0.0) return {x, "the operator is not positive definite (p^T A p <= 0)"};
       const double alpha = rz / pAp;
-      axpy(alpha, p, x);
-      axpy(-alpha, Ap, r);
-      if (norm(r) <= thresh) break;
+      x = axpy(x, alpha, p);
+      r = axpy(r, -alpha, Ap);
+      if (norm2(r) <= thresh) break;
       z = A.M(r);
       const double rz_new = dot(r, z);
       const double beta = rz_new / rz;
       rz = rz_new;
-      for (std::size_t i = 0; i < p.size(); ++i) p[i] = z[i] + beta * p[i];
+      p = axpy(z, beta, p);
     }
   }
   return {x, ""};
 }
 
-Result run_bicgstab(Op& A, const Vec& b, Vec x, double thresh, int maxiter) {
+Result run_bicgstab(Op& A, const Array& b, Array x, double thresh, int maxiter) {
   const std::size_t n = b.size();
-  Vec r = residual(A, b, x);
-  const Vec rhat = r;
+  Array r = residual(A, b, x);
+  const Array rhat = r;
   double rho = 1.0, alpha = 1.0, omega = 1.0;
-  Vec v(n, 0.0), p(n, 0.0);
-  while (A.count < maxiter && norm(r) > thresh) {
+  Array v = zeros(n), p = zeros(n);
+  while (A.count < maxiter && norm2(r) > thresh) {
     const double rho_new = dot(rhat, r);
     if (rho_new == 0.0 || !std::isfinite(rho_new)) return {x, "breakdown (rho = 0)"};
     const double beta = (rho_new / rho) * (alpha / omega);
-    for (std::size_t i = 0; i < n; ++i) p[i] = r[i] + beta * (p[i] - omega * v[i]);
-    const Vec ph = A.M(p);
+    for (std::size_t i = 0; i < n; ++i) p(i) = r(i) + beta * (p(i) - omega * v(i));
+    const Array ph = A.M(p);
     v = A(ph);
     const double rv = dot(rhat, v);
     if (rv == 0.0 || !std::isfinite(rv)) return {x, "breakdown (<r0, v> = 0)"};
     alpha = rho_new / rv;
-    Vec s = r;
-    axpy(-alpha, v, s);
-    axpy(alpha, ph, x);
-    if (norm(s) <= thresh) return {x, ""};
-    const Vec sh = A.M(s);
-    const Vec t = A(sh);
+    const Array s = axpy(r, -alpha, v);
+    x = axpy(x, alpha, ph);
+    if (norm2(s) <= thresh) return {x, ""};
+    const Array sh = A.M(s);
+    const Array t = A(sh);
     const double tt = dot(t, t);
     if (tt == 0.0 || !std::isfinite(tt)) return {x, "breakdown (t = 0)"};
     omega = dot(t, s) / tt;
-    axpy(omega, sh, x);
-    r = s;
-    axpy(-omega, t, r);
+    x = axpy(x, omega, sh);
+    r = axpy(s, -omega, t);
     rho = rho_new;
     if (omega == 0.0) return {x, "breakdown (omega = 0)"};
   }
@@ -148,27 +138,28 @@ Result run_bicgstab(Op& A, const Vec& b, Vec x, double thresh, int maxiter) {
 }
 
 // GMRES(m), right-preconditioned (A M^{-1} y = b, x = M^{-1} y), modified Gram-Schmidt, Givens rotations.
-Result run_gmres(Op& A, const Vec& b, Vec x, double thresh, int maxiter, int restart) {
+Result run_gmres(Op& A, const Array& b, Array x, double thresh, int maxiter, int restart) {
+  using Vec = std::vector<double>;  // the small (m-sized) Hessenberg columns and rotations
   const std::size_t n = b.size();
   const std::size_t m = std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(std::max(restart, 1)), n));
   while (A.count < maxiter) {
-    Vec r = residual(A, b, x);
-    const double beta = norm(r);
+    const Array r = residual(A, b, x);
+    const double beta = norm2(r);
     if (!std::isfinite(beta)) return {x, "non-finite matvec"};
     if (beta <= thresh) return {x, ""};
-    std::vector<Vec> V{r};  // the Krylov basis
-    for (double& vi : V[0]) vi /= beta;
+    std::vector<Array> V{r};  // the Krylov basis
+    V[0] /= beta;
     std::vector<Vec> H;     // H[j]: column j of the Hessenberg matrix (j + 2 entries), rotated to upper triangular
     Vec cs, sn, g{beta};    // the Givens rotations and the rotated right-hand side
     std::size_t k = 0;
     while (k < m && A.count < maxiter) {
-      Vec w = A(A.M(V[k]));
+      Array w = A(A.M(V[k]));
       Vec h(k + 2, 0.0);
       for (std::size_t i = 0; i <= k; ++i) {  // modified Gram-Schmidt
         h[i] = dot(w, V[i]);
-        axpy(-h[i], V[i], w);
+        w = axpy(w, -h[i], V[i]);
       }
-      const double wn = norm(w);
+      const double wn = norm2(w);
       if (!std::isfinite(wn)) return {x, "non-finite matvec"};
       h[k + 1] = wn;
       for (std::size_t i = 0; i < k; ++i) {  // the earlier rotations
@@ -186,7 +177,7 @@ Result run_gmres(Op& A, const Vec& b, Vec x, double thresh, int maxiter, int res
       H.push_back(std::move(h));
       ++k;
       if (wn > 0.0) {
-        for (double& wi : w) wi /= wn;
+        w /= wn;
         V.push_back(std::move(w));
       }
       if (std::abs(g.back()) <= thresh || wn == 0.0) break;  // |g[k]| is the residual norm
@@ -199,43 +190,40 @@ Result run_gmres(Op& A, const Vec& b, Vec x, double thresh, int maxiter, int res
       if (H[i][i] == 0.0) return {x, "breakdown (singular Hessenberg matrix)"};
       y[i] = s / H[i][i];
     }
-    Vec dx(n, 0.0);
-    for (std::size_t j = 0; j < k; ++j) axpy(y[j], V[j], dx);
-    axpy(1.0, A.M(dx), x);
+    Array dx = zeros(n);
+    for (std::size_t j = 0; j < k; ++j) dx = axpy(dx, y[j], V[j]);
+    x = axpy(x, 1.0, A.M(dx));
   }
   return {x, ""};
 }
 
 // Dense: form A + ridge I with n matvecs, then LAPACK.
-Result run_dense(Op& A, const Vec& b, bool chol) {
+Result run_dense(Op& A, const Array& b, bool chol) {
   const std::size_t n = b.size();
   Array M = Array::from_shape({n, n});
-  Vec e(n, 0.0);
+  Array e = zeros(n);
   for (std::size_t j = 0; j < n; ++j) {
-    e[j] = 1.0;
-    const Vec col = A(e);
-    e[j] = 0.0;
-    for (std::size_t i = 0; i < n; ++i) M(i, j) = col[i];
+    e(j) = 1.0;
+    const Array col = A(e);
+    e(j) = 0.0;
+    for (std::size_t i = 0; i < n; ++i) M(i, j) = col(i);
   }
-  if (!std::all_of(M.begin(), M.end(), [](double v) { return std::isfinite(v); }))
-    return {Vec(n, 0.0), "non-finite matvec"};
+  if (!flat::all_finite(M)) return {zeros(n), "non-finite matvec"};
   try {
-    const Array rhs = to_array(b);
     Array sol;
     if (chol) {
       const Array L = xt::linalg::cholesky(M);
-      if (!std::all_of(L.begin(), L.end(), [](double v) { return std::isfinite(v); }))
-        return {Vec(n, 0.0), "the matrix is not positive definite"};
-      sol = xt::linalg::solve_cholesky(L, rhs);
+      if (!flat::all_finite(L)) return {zeros(n), "the matrix is not positive definite"};
+      sol = xt::linalg::solve_cholesky(L, b);
     } else {
-      sol = xt::linalg::solve(M, rhs);
+      sol = xt::linalg::solve(M, b);
     }
-    return {to_vec(sol), ""};
+    return {Op::flat_1d(std::move(sol)), ""};
   } catch (const std::exception& ex) {
     std::string msg = chol ? "the matrix is not positive definite (" : "the matrix is singular (";
     msg += ex.what();
     msg += ")";
-    return {Vec(n, 0.0), msg};
+    return {zeros(n), msg};
   }
 }
 
@@ -244,50 +232,46 @@ Result run_dense(Op& A, const Vec& b, bool chol) {
 LinearSolution<Array> solve_flat(Method method, const FlatMatvec& matvec, const FlatMatvec& rmatvec, const Array& b,
                                  const Array& x0, const SolveOptions& opt) {
   const std::size_t n = b.size();
-  const Vec bv = to_vec(b);
+  const Array bv = Op::flat_1d(b), xv = Op::flat_1d(x0);
   const int maxiter = opt.maxiter >= 0 ? opt.maxiter : static_cast<int>(std::max<std::size_t>(10 * n, 10));
   LinearSolution<Array> out;
   out.info.method = to_string(method);
   const std::function<Array(const Array&)> none;
 
   Result res;
-  Vec rhs = bv;
   int iterations = 0;
   if (method == Method::normal_cg) {
     // (A^T A + ridge I) x = A^T b.
     const FlatMatvec normal = [&](const Array& v) { return rmatvec(matvec(v)); };
     Op AtA{normal, opt.ridge, opt.preconditioner};
-    rhs = to_vec(rmatvec(b));
-    const double thresh = std::max(opt.tol * norm(rhs), opt.atol);
-    res = run_cg(AtA, rhs, to_vec(x0), thresh, maxiter);
+    const Array rhs = Op::flat_1d(rmatvec(bv));
+    const double thresh = std::max(opt.tol * norm2(rhs), opt.atol);
+    res = run_cg(AtA, rhs, xv, thresh, maxiter);
     iterations = AtA.count;
-    Vec r = rhs;
-    axpy(-1.0, AtA(res.x), r);
-    out.info.residual = norm(r);
+    out.info.residual = norm2(axpy(rhs, -1.0, AtA(res.x)));
     out.info.tolerance = thresh;
   } else {
     Op A{matvec, opt.ridge, method == Method::lu || method == Method::cholesky ? none : opt.preconditioner};
-    const double thresh = std::max(opt.tol * norm(bv), opt.atol);
+    const double thresh = std::max(opt.tol * norm2(bv), opt.atol);
     switch (method) {
-      case Method::cg: res = run_cg(A, bv, to_vec(x0), thresh, maxiter); break;
-      case Method::bicgstab: res = run_bicgstab(A, bv, to_vec(x0), thresh, maxiter); break;
-      case Method::gmres: res = run_gmres(A, bv, to_vec(x0), thresh, maxiter, opt.restart); break;
+      case Method::cg: res = run_cg(A, bv, xv, thresh, maxiter); break;
+      case Method::bicgstab: res = run_bicgstab(A, bv, xv, thresh, maxiter); break;
+      case Method::gmres: res = run_gmres(A, bv, xv, thresh, maxiter, opt.restart); break;
       case Method::lu: res = run_dense(A, bv, false); break;
       case Method::cholesky: res = run_dense(A, bv, true); break;
       case Method::normal_cg: break;
     }
     iterations = A.count;
-    Vec r = bv;
-    axpy(-1.0, A(res.x), r);
-    out.info.residual = norm(r);
+    out.info.residual = norm2(axpy(bv, -1.0, A(res.x)));
     out.info.tolerance = thresh;
   }
   out.info.iterations = iterations;
-  out.info.converged = std::isfinite(out.info.residual) && finite(res.x) && out.info.residual <= out.info.tolerance;
+  out.info.converged =
+      std::isfinite(out.info.residual) && flat::all_finite(res.x) && out.info.residual <= out.info.tolerance;
   if (!out.info.converged)
     out.info.message = !res.message.empty() ? res.message
                                             : "no convergence in " + std::to_string(maxiter) + " iterations";
-  out.x = to_array(res.x);
+  out.x = std::move(res.x);
   return out;
 }
 

@@ -4,3 +4,4 @@
 #include "xgrad/ad/ad.hpp"
 #include "xgrad/optim/optim.hpp"
 #include "xgrad/implicit/implicit.hpp"
+#include "xgrad/learn/learn.hpp"

@@ -67,15 +67,15 @@ TEST_CASE("dist: data-parallel sgd on shards equals the single-process run on th
 
 TEST_CASE("dist: data-parallel meta-training keeps phi equal on every rank and averages the meta-gradients") {
   const auto world = dist::Communicator::world();
-  using Phi = optim::LstmOptimizerParams;
-  const optim::LearnedOptions o{.output_scale = 0.1};
-  auto make = [o](const Phi& p) { return optim::lstm_optimizer(p, o); };
-  const Phi phi0 = optim::init_lstm_optimizer(random::key(5), o, {.hidden = 4, .layers = 1});
-  const optim::Quadratics tasks{.dim = 3, .batch = 2};
+  using Phi = learn::LstmOptimizerParams;
+  const learn::LearnedOptions o{.output_scale = 0.1};
+  auto make = [o](const Phi& p) { return learn::lstm_optimizer(p, o); };
+  const Phi phi0 = learn::init_lstm_optimizer(random::key(5), o, {.hidden = 4, .layers = 1});
+  const learn::Quadratics tasks{.dim = 3, .batch = 2};
   auto key_of = [](int rank) { return random::fold_in(random::key(8), static_cast<std::uint32_t>(rank)); };
-  const optim::MetaOptions mo{.unroll = 3, .horizon = 6, .steps = 3, .learning_rate = 0.01,
+  const learn::MetaOptions mo{.unroll = 3, .horizon = 6, .steps = 3, .learning_rate = 0.01,
                               .sum_over_processes = dist::sum_over_ranks(world)};
-  const auto result = optim::meta_train(phi0, make, tasks, key_of(world.rank()), mo);
+  const auto result = learn::meta_train(phi0, make, tasks, key_of(world.rank()), mo);
   const Phi zero = dist::broadcast(result.params, 0, world);
   const auto a = tree::leaves(zero), b = tree::leaves(result.params);
   for (std::size_t i = 0; i < a.size(); ++i) CHECK(same_bits(a[i], b[i]));
@@ -84,7 +84,7 @@ TEST_CASE("dist: data-parallel meta-training keeps phi equal on every rank and a
   for (int rank = 0; rank < world.size(); ++rank) {
     const auto task = tasks.sample(random::fold_in(key_of(rank), 0));
     const Tensor x = task.init();
-    expected += optim::meta_value_and_grad(phi0, make, task, x, make(phi0).init(x), 0, 3, mo).meta_loss.item() /
+    expected += learn::meta_value_and_grad(phi0, make, task, x, make(phi0).init(x), 0, 3, mo).meta_loss.item() /
                 world.size();
   }
   CHECK(result.meta_losses.front() == doctest::Approx(expected).epsilon(1e-13));

@@ -207,3 +207,22 @@ TEST_CASE("root: the root of a nonlinear system, differentiable in its parameter
     for (std::size_t j = 0; j < 3; ++j)
       CHECK(J(i, j) == doctest::Approx(i == j ? 1.0 / (3 * x.value()(i) * x.value()(i) + 1) : 0.0).epsilon(1e-9));
 }
+
+TEST_CASE("custom_root evaluates F once per first-order backward pass, whatever the adjoint solve's iterations") {
+  int calls = 0;
+  // F(x, a) = A x - a with A = diag(2, 4, 8): x* = A^{-1} a, d sum(x*)/da = A^{-1} 1.
+  const Tensor A(Array{2.0, 4.0, 8.0});
+  auto F = [&](const Tensor& x, const Tensor& a) {
+    ++calls;
+    return A * x - a;
+  };
+  auto solve = [&](const Tensor&, const Tensor& a) { return Tensor(Array(a.value() / A.value())); };
+  auto x_star = im::custom_root(F, {.solver = {.method = im::Method::cg}})(solve);
+  const Tensor x0(Array(xt::zeros<double>({3})));
+  const Tensor g = grad([&](const Tensor& a) { return sum(x_star(x0, a)); })(Tensor(Array{1.0, 1.0, 1.0}));
+  CHECK(calls == 1);
+  CHECK(x_star.report().adjoint.iterations >= 2);  // several matvecs, one evaluation of F
+  CHECK(g.value()(0) == doctest::Approx(0.5));
+  CHECK(g.value()(1) == doctest::Approx(0.25));
+  CHECK(g.value()(2) == doctest::Approx(0.125));
+}

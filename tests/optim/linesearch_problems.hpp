@@ -106,7 +106,7 @@ void for_each_mt_case(F f) {
 template <class LS>
 void check_non_finite_is_too_long(const LS& ls) {
   const Tensor x(Array{0.0}), d(Array{1.0});
-  auto r = ls.search(optim::detail::flat_objective(nan_past_one, x), Array{0.0}, 0.0, Array{-1.0}, Array{1.0}, 4.0);
+  auto r = ls.search(optim::flat_objective(nan_past_one, x), Array{0.0}, 0.0, Array{-1.0}, Array{1.0}, 4.0);
   CHECK(r.non_finite);
   CHECK(r.decrease);
   CHECK(std::isfinite(r.value));

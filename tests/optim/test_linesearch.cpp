@@ -133,7 +133,7 @@ TEST_CASE("zoom: where the decrease is below f's rounding level it follows the s
   const Tensor x(Array{1.0 + 1e-9, 1.0 - 2e-9});
   auto [y0, g0] = value_and_grad(f)(x);
   const Array d = -g0.value();
-  auto vg = opt::detail::flat_objective(f, x);
+  auto vg = opt::flat_objective(f, x);
   for (double t0 : {0.1, 5.0}) {  // first trial short of the minimiser, and past it
     const auto r = opt::ZoomLineSearch{.c2 = 0.1}.search(vg, x.value(), y0.item(), g0.value(), d, t0);
     INFO("initial step " << t0);

@@ -93,7 +93,7 @@ TEST_CASE("NonlinearCG: the init_state/update loop descends; the direction stays
   for (int k = 0; k < 500 && state.status == opt::Status::running; ++k) {
     auto [xn, sn] = solver.update(ext_rosenbrock, x, state);
     CHECK(sn.value <= state.value);
-    CHECK(optim::detail::dot(sn.descent_direction, optim::detail::flat(sn.grad)) < 0.0);
+    CHECK(flat::dot(sn.descent_direction, flat::values(sn.grad)) < 0.0);
     x = xn;
     state = sn;
   }

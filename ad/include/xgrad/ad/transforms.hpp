@@ -18,23 +18,24 @@
 
 namespace xgrad {
 
-namespace detail {
-
-template <class T>
-using is_tensor = std::is_same<std::remove_cvref_t<T>, Tensor>;
-
-// A tree like x with fn applied to its Tensor leaves; Array leaves (constants) and static fields are kept.
+/// A tree like x with fn (Tensor -> Tensor) applied to its Tensor leaves; Array leaves (constants) and static fields
+/// are kept: `map_tensors(params, [](const Tensor& t) { return stop_gradient(t); })`.
 template <class T, class Fn>
 T map_tensors(const T& x, Fn fn) {
   return tree::map(
       [&](const auto& leaf) {
-        if constexpr (is_tensor<decltype(leaf)>::value)
+        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(leaf)>, Tensor>)
           return fn(leaf);
         else
           return leaf;
       },
       x);
 }
+
+namespace detail {
+
+template <class T>
+using is_tensor = std::is_same<std::remove_cvref_t<T>, Tensor>;
 
 // The Tensor leaves of x lifted as inputs of `level`.
 template <class T>

@@ -55,7 +55,7 @@ auto mean_over_ranks(VG vg, Communicator comm = Communicator::world()) {
   };
 }
 
-/// A function that sums a flat Array over the ranks of `comm` (what optim::MetaOptions::sum_over_processes takes:
+/// A function that sums a flat Array over the ranks of `comm` (what learn::MetaOptions::sum_over_processes takes:
 /// data-parallel meta-training, each rank on its own tasks).
 inline std::function<Array(Array)> sum_over_ranks(Communicator comm = Communicator::world()) {
   return [comm](Array a) {

@@ -21,8 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "xgrad/core/flat.hpp"
 #include "xgrad/implicit/argmin.hpp"
-#include "xgrad/optim/linesearch.hpp"
 #include "xgrad/optim/transform.hpp"
 
 namespace xgrad::implicit {
@@ -73,7 +73,7 @@ struct Bilevel {
       };
       auto [value, x, g] = value_and_grad_aux(loss)(res.theta);
       info.outer_loss = value.item();
-      info.grad_norm = optim::detail::norm2(optim::detail::flat(g));
+      info.grad_norm = flat::norm2(flat::values(g));
       res.x = std::move(x);  // warm start for the next solve
       auto [updates, next] = outer.update(g, state, res.theta);
       res.theta = optim::apply_updates(res.theta, updates);

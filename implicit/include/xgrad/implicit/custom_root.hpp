@@ -93,7 +93,7 @@ T map_tensor_leaves(const T& x, Fn&& fn) {
   if constexpr (is_tensor<T>::value)
     return fn(x);
   else if constexpr (is_tree_v<T>)
-    return xgrad::detail::map_tensors(x, fn);
+    return xgrad::map_tensors(x, fn);
   else
     return x;
 }

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <utility>
 
-#include "xgrad/optim/linesearch.hpp"
+#include "xgrad/core/flat.hpp"
 #include "xgrad/optim/solver.hpp"
 #include "xgrad/optim/status.hpp"
 
@@ -36,12 +36,12 @@ struct FixedPointIteration {
       X next = map(x, args...);
       ++s.iter_num;
       ++s.num_fun_eval;
-      const Array a = optim::detail::flat(next), b = optim::detail::flat(x);
-      if (!optim::detail::all_finite(a)) {
+      const Array a = flat::values(next), b = flat::values(x);
+      if (!flat::all_finite(a)) {
         s.status = optim::Status::non_finite;
         return {std::move(x), s};
       }
-      s.error = optim::detail::norm2(optim::detail::sub(a, b));
+      s.error = flat::norm2(flat::sub(a, b));
       x = std::move(next);
       if (verbose) std::printf("FixedPointIteration %6d %12.5e\n", s.iter_num, s.error);
       if (s.error <= tol) {

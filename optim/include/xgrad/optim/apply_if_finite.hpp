@@ -3,6 +3,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "xgrad/core/flat.hpp"
 #include "xgrad/optim/transform.hpp"
 
 namespace xgrad::optim {
@@ -29,7 +30,7 @@ auto apply_if_finite(T inner, int max_consecutive_errors) {
       [inner, max_consecutive_errors](const auto& grads, const auto& state, const auto& params) {
         using G = std::remove_cvref_t<decltype(grads)>;
         using S = std::remove_cvref_t<decltype(state)>;
-        const bool finite = detail::all_finite(grads);
+        const bool finite = flat::all_finite(grads);
         const double notfinite = finite ? 0.0 : state.notfinite_count.item() + 1.0;
         S out{Tensor(notfinite), Tensor(finite ? 1.0 : 0.0),
               Tensor(state.total_notfinite.item() + (finite ? 0.0 : 1.0)), state.inner_state};

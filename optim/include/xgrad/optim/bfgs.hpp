@@ -71,7 +71,7 @@ struct BFGS {
   template <class F, class P, class... Args>
   BFGSState<P> init_state(const F& fun, const P& params, const Args&... args) const {
     auto s = detail::initial_state<BFGSState<P>>(fun, params, tol, args...);
-    s.inv_hessian = identity(detail::flat(s.grad).size());
+    s.inv_hessian = identity(flat::values(s.grad).size());
     return s;
   }
 
@@ -83,11 +83,11 @@ struct BFGS {
   OptStep<P, BFGSState<P>> update(const F& fun, const P& params, BFGSState<P> s,
                                   const Args&... args) const {
     if (s.status == Status::non_finite) return {params, std::move(s)};
-    auto vg = detail::flat_objective(fun, params, args...);
+    auto vg = flat_objective(fun, params, args...);
     const auto raveled = tree::ravel(params);  // the flat parameters and the way back to their pytree
     const Array& x = raveled.first;
     const auto& unravel = raveled.second;
-    const Array g = detail::flat(s.grad);
+    const Array g = flat::values(s.grad);
     const std::size_t n = x.size();
     if (s.inv_hessian.size() != n * n) {
       s.inv_hessian = identity(n);
@@ -101,8 +101,8 @@ struct BFGS {
     LineSearchResult r = detail::search_or_steepest(*this, vg, s, x, g, d, 1.0, s.num_updates == 0, reset);
     ++s.iter_num;
     if (r.ok) {
-      const Array sv = detail::sub(r.params, x), yv = detail::sub(r.grad, g);
-      const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv), descent = -detail::dot(g, sv);
+      const Array sv = flat::sub(r.params, x), yv = flat::sub(r.grad, g);
+      const double sy = flat::dot(sv, yv), yy = flat::dot(yv, yv), descent = -flat::dot(g, sv);
       if (yy > 0.0 && sy > curvature_eps * descent) {
         if (s.num_updates == 0) scale(s.inv_hessian, sy / yy);  // N&W eq. 6.20
         bfgs_update(s.inv_hessian, sv, yv, 1.0 / sy);
@@ -140,7 +140,7 @@ struct BFGS {
     Array d = Array::from_shape({n});
     const double* ph = h.data();
     const double* pg = g.data();
-    for (std::size_t i = 0; i < n; ++i) d(i) = -detail::dot_raw(ph + i * n, pg, n);
+    for (std::size_t i = 0; i < n; ++i) d(i) = -flat::dot(ph + i * n, pg, n);
     return d;
   }
 
@@ -148,8 +148,8 @@ struct BFGS {
   /// H - rho (s u^T + u s^T) + (rho^2 <y, u> + rho) s s^T.
   static void bfgs_update(Array& h, const Array& s, const Array& y, double rho) {
     const std::size_t n = s.size();
-    const Array u = detail::negative(direction(h, y));  // H y
-    const double c = rho * rho * detail::dot(y, u) + rho;
+    const Array u = flat::negative(direction(h, y));  // H y
+    const double c = rho * rho * flat::dot(y, u) + rho;
     double* ph = h.data();
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = 0; j < n; ++j) ph[i * n + j] += -rho * (s(i) * u(j) + u(i) * s(j)) + c * s(i) * s(j);

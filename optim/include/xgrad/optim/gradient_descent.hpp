@@ -64,9 +64,9 @@ struct GradientDescent {
   GradientDescentState<P> init_state(const F& fun, const P& params, const Args&... args) const {
     auto s = detail::initial_state<GradientDescentState<P>>(fun, params, tol, args...);
     if (acceleration) {
-      s.aux_params = detail::flat(params);
+      s.aux_params = flat::values(params);
       s.aux_value = s.value;
-      s.aux_grad = detail::flat(s.grad);
+      s.aux_grad = flat::values(s.grad);
     }
     return s;
   }
@@ -76,11 +76,11 @@ struct GradientDescent {
   OptStep<P, GradientDescentState<P>> update(const F& fun, const P& params, GradientDescentState<P> s,
                                              const Args&... args) const {
     if (s.status == Status::non_finite) return {params, std::move(s)};
-    auto vg = detail::flat_objective(fun, params, args...);
+    auto vg = flat_objective(fun, params, args...);
     const auto raveled = tree::ravel(params);  // the flat parameters and the way back to their pytree
     const Array& x = raveled.first;
     const auto& unravel = raveled.second;
-    const Array g = detail::flat(s.grad);
+    const Array g = flat::values(s.grad);
     const bool acc = acceleration && s.aux_params.size() == x.size();
     const Array& y = acc ? s.aux_params : x;
     const double fy = acc ? s.aux_value : s.value;
@@ -90,11 +90,11 @@ struct GradientDescent {
     Array xn, gn;
     double fn = 0.0, t = stepsize;
     if (stepsize > 0.0) {
-      xn = detail::axpy(y, -stepsize, gy);
+      xn = flat::axpy(y, -stepsize, gy);
       auto [f1, g1] = vg(xn);
       ++s.num_fun_eval;
       ++s.num_grad_eval;
-      if (!std::isfinite(f1) || !detail::all_finite(g1)) {
+      if (!std::isfinite(f1) || !flat::all_finite(g1)) {
         s.status = Status::non_finite;
         return {params, std::move(s)};
       }
@@ -102,7 +102,7 @@ struct GradientDescent {
       gn = std::move(g1);
     } else {
       const double t0 = s.stepsize > 0.0 ? s.stepsize * increase_factor : 1.0;
-      const Array d = detail::axpy(gy, -2.0, gy);  // -grad f(y)
+      const Array d = flat::axpy(gy, -2.0, gy);  // -grad f(y)
       auto r = linesearch.search(vg, y, fy, gy, d, t0);
       s.num_fun_eval += r.evaluations;
       s.num_grad_eval += r.evaluations;
@@ -125,11 +125,11 @@ struct GradientDescent {
       Array gyn;
       bool restart = fn > s.value;
       if (!restart) {
-        yn = detail::axpy(xn, (s.momentum - 1.0) / tn, detail::sub(xn, x));
+        yn = flat::axpy(xn, (s.momentum - 1.0) / tn, flat::sub(xn, x));
         auto [f2, g2] = vg(yn);
         ++s.num_fun_eval;
         ++s.num_grad_eval;
-        restart = !std::isfinite(f2) || !detail::all_finite(g2);
+        restart = !std::isfinite(f2) || !flat::all_finite(g2);
         fyn = f2;
         gyn = std::move(g2);
       }
@@ -146,7 +146,7 @@ struct GradientDescent {
     }
     const double f_old = s.value;
     s.value = fn;
-    s.error = detail::norm2(gn);
+    s.error = flat::norm2(gn);
     s.stepsize = t;
     s.grad = unravel(gn);
     s.status = detail::initial_status(s.value, s.error, tol);

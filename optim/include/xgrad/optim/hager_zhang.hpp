@@ -46,7 +46,7 @@ struct HagerZhangLineSearch {
   template <class VG>
   LineSearchResult search(VG&& vg, const Array& x, double f0, const Array& g0, const Array& d,
                           double initial_stepsize = 1.0) const {
-    detail::Trials<VG> tr{vg, x, d, f0, detail::dot(g0, d), c1, epsilon, {}};
+    detail::Trials<VG> tr{vg, x, d, f0, flat::dot(g0, d), c1, epsilon, {}};
     const double dphi0 = tr.dphi0;
     if (!(dphi0 < 0.0) || !(initial_stepsize > 0.0)) return tr.fail(g0);  // not a descent direction, or no step
     using Trial = typename detail::Trials<VG>::Trial;

@@ -88,11 +88,11 @@ struct LBFGS {
   OptStep<P, LBFGSState<P>> update(const F& fun, const P& params, LBFGSState<P> s,
                                    const Args&... args) const {
     if (s.status == Status::non_finite) return {params, std::move(s)};
-    auto vg = detail::flat_objective(fun, params, args...);
+    auto vg = flat_objective(fun, params, args...);
     const auto raveled = tree::ravel(params);  // the flat parameters and the way back to their pytree
     const Array& x = raveled.first;
     const auto& unravel = raveled.second;
-    const Array g = detail::flat(s.grad);
+    const Array g = flat::values(s.grad);
     auto reset = [&] {
       s.s_history.clear();
       s.y_history.clear();
@@ -103,8 +103,8 @@ struct LBFGS {
     LineSearchResult r = detail::search_or_steepest(*this, vg, s, x, g, d, 1.0, s.s_history.empty(), reset);
     ++s.iter_num;
     if (r.ok) {
-      Array sv = detail::sub(r.params, x), yv = detail::sub(r.grad, g);
-      const double sy = detail::dot(sv, yv), yy = detail::dot(yv, yv), descent = -detail::dot(g, sv);
+      Array sv = flat::sub(r.params, x), yv = flat::sub(r.grad, g);
+      const double sy = flat::dot(sv, yv), yy = flat::dot(yv, yv), descent = -flat::dot(g, sv);
       if (yy > 0.0 && sy > curvature_eps * descent && history_size > 0) {
         s.s_history.push_back(std::move(sv));
         s.y_history.push_back(std::move(yv));
@@ -141,7 +141,7 @@ struct LBFGS {
     Array q = g;
     std::vector<double> alpha(m);
     for (std::size_t k = m; k-- > 0;) {
-      alpha[k] = s.rho_history[k] * detail::dot(s.s_history[k], q);
+      alpha[k] = s.rho_history[k] * flat::dot(s.s_history[k], q);
       const double* y = s.y_history[k].data();
       double* pq = q.data();
       for (std::size_t i = 0; i < n; ++i) pq[i] -= alpha[k] * y[i];
@@ -149,7 +149,7 @@ struct LBFGS {
     double* r = q.data();
     for (std::size_t i = 0; i < n; ++i) r[i] *= s.gamma;
     for (std::size_t k = 0; k < m; ++k) {
-      const double beta = s.rho_history[k] * detail::dot(s.y_history[k], q);
+      const double beta = s.rho_history[k] * flat::dot(s.y_history[k], q);
       const double* sk = s.s_history[k].data();
       for (std::size_t i = 0; i < n; ++i) r[i] += (alpha[k] - beta) * sk[i];
     }

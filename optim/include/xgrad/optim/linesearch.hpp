@@ -27,6 +27,7 @@
 
 #include "xgrad/ad/transforms.hpp"
 #include "xgrad/core/array.hpp"
+#include "xgrad/core/flat.hpp"
 #include "xgrad/core/tree.hpp"
 
 namespace xgrad::optim {
@@ -56,67 +57,19 @@ enum class LineSearchKind {
 /// Which conditions a backtracking search enforces.
 enum class LineSearchCondition { armijo, wolfe, strong_wolfe };
 
-namespace detail {
-
-/// sum_i a[i] b[i] over n values.
-// Four independent partial sums: the compiler may not reorder a floating-point reduction, so one accumulator
-// would serialise on the add latency (the two-loop recursion is dot-bound).
-inline double dot_raw(const double* a, const double* b, std::size_t n) {
-  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-  std::size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
-  }
-  for (; i < n; ++i) s0 += a[i] * b[i];
-  return (s0 + s1) + (s2 + s3);
-}
-inline double dot(const Array& a, const Array& b) { return dot_raw(a.data(), b.data(), a.size()); }
-inline double norm2(const Array& a) { return std::sqrt(dot(a, a)); }
-inline bool all_finite(const Array& a) {
-  const double* p = a.data();
-  for (std::size_t i = 0, n = a.size(); i < n; ++i)
-    if (!std::isfinite(p[i])) return false;
-  return true;
-}
-/// x + t d, as a new array.
-inline Array axpy(const Array& x, double t, const Array& d) {
-  Array out = Array::from_shape({x.size()});
-  const double* px = x.data();
-  const double* pd = d.data();
-  double* po = out.data();
-  for (std::size_t i = 0, n = x.size(); i < n; ++i) po[i] = px[i] + t * pd[i];
-  return out;
-}
-/// a - b, as a new array.
-inline Array sub(const Array& a, const Array& b) { return axpy(a, -1.0, b); }
-
-/// All leaves of a pytree copied into one flat Array (tree::ravel's order), without building an unravel function.
-template <class T>
-Array flat(const T& t) {
-  std::size_t total = 0;
-  tree::for_each([&](const auto& leaf) { total += tree::leaf_value(leaf).size(); }, t);
-  Array out = Array::from_shape({total});
-  double* p = out.data();
-  tree::for_each([&](const auto& leaf) {
-    const Array& v = tree::leaf_value(leaf);
-    p = std::copy(v.begin(), v.end(), p);
-  }, t);
-  return out;
-}
-
-/// The objective seen through the flat view: x (flat) -> {f, flat gradient}. Holds references to fun and args.
+/// The objective seen through the flat view (core/flat.hpp): x (flat, tree::ravel order of `proto`) -> {f, flat
+/// gradient}, what a line search's `search` takes. Holds references to fun and args.
 template <class F, class P, class... Args>
 auto flat_objective(const F& fun, const P& proto, const Args&... args) {
   auto unravel = tree::ravel(proto).second;
   return [&fun, unravel, &args...](const Array& x) {
     const P p = unravel(x);
     auto [y, g] = value_and_grad(fun)(p, args...);
-    return std::pair<double, Array>(y.item(), flat(g));
+    return std::pair<double, Array>(y.item(), flat::values(g));
   };
 }
+
+namespace detail {
 
 // Minimiser of the cubic through (a, fa, da), (b, fb, db); NaN when it has none (N&W eq. 3.59).
 inline double cubic_min(double a, double fa, double da, double b, double fb, double db) {
@@ -162,19 +115,19 @@ struct Trials {
   Trial eval(double t) {
     Trial tr;
     tr.t = t;
-    tr.x = axpy(x, t, d);
+    tr.x = flat::axpy(x, t, d);
     auto [f, g] = vg(tr.x);
     ++evaluations;
     tr.f = f;
     tr.g = std::move(g);
-    tr.finite = std::isfinite(tr.f) && all_finite(tr.g);
+    tr.finite = std::isfinite(tr.f) && flat::all_finite(tr.g);
     if (!tr.finite) {
       non_finite = true;
       tr.f = std::numeric_limits<double>::infinity();
       tr.dphi = std::numeric_limits<double>::quiet_NaN();
       return tr;
     }
-    tr.dphi = dot(tr.g, d);
+    tr.dphi = flat::dot(tr.g, d);
     if (armijo(tr) && (!best.decrease || tr.f < best.value)) {
       best.stepsize = t;
       best.params = tr.x;
@@ -244,7 +197,7 @@ struct BacktrackingLineSearch {
   template <class VG>
   LineSearchResult search(VG&& vg, const Array& x, double f0, const Array& g0, const Array& d,
                           double initial_stepsize = 1.0) const {
-    detail::Trials<VG> tr{vg, x, d, f0, detail::dot(g0, d), c1, approx_eps, {}};
+    detail::Trials<VG> tr{vg, x, d, f0, flat::dot(g0, d), c1, approx_eps, {}};
     const double dphi0 = tr.dphi0;
     if (!(dphi0 < 0.0)) return tr.fail(g0);  // not a descent direction
     double lo = 0.0, hi = std::numeric_limits<double>::infinity(), t = initial_stepsize;
@@ -290,7 +243,7 @@ struct ZoomLineSearch {
   template <class VG>
   LineSearchResult search(VG&& vg, const Array& x, double f0, const Array& g0, const Array& d,
                           double initial_stepsize = 1.0) const {
-    detail::Trials<VG> tr{vg, x, d, f0, detail::dot(g0, d), c1, approx_eps, {}};
+    detail::Trials<VG> tr{vg, x, d, f0, flat::dot(g0, d), c1, approx_eps, {}};
     const double dphi0 = tr.dphi0;
     if (!(dphi0 < 0.0) || !(initial_stepsize > 0.0)) return tr.fail(g0);  // not a descent direction, or no step
     using Trial = typename detail::Trials<VG>::Trial;
@@ -373,8 +326,8 @@ template <class LS, class F, class P, class... Args>
 LineSearchStep<P> line_search(const LS& ls, const F& fun, const P& params, const P& direction,
                               double initial_stepsize, const Args&... args) {
   auto [y0, g0] = value_and_grad(fun)(params, args...);
-  auto vg = detail::flat_objective(fun, params, args...);
-  auto r = ls.search(vg, detail::flat(params), y0.item(), detail::flat(g0), detail::flat(direction), initial_stepsize);
+  auto vg = flat_objective(fun, params, args...);
+  auto r = ls.search(vg, flat::values(params), y0.item(), flat::values(g0), flat::values(direction), initial_stepsize);
   auto unravel = tree::ravel(params).second;
   return {r.stepsize, unravel(r.params), r.value, unravel(r.grad), r.evaluations, r.ok};
 }

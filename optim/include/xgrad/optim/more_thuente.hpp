@@ -98,7 +98,7 @@ struct MoreThuenteLineSearch {
   template <class VG>
   LineSearchResult search(VG&& vg, const Array& x, double f0, const Array& g0, const Array& d,
                           double initial_stepsize = 1.0) const {
-    detail::Trials<VG> tr{vg, x, d, f0, detail::dot(g0, d), c1, approx_eps, {}};
+    detail::Trials<VG> tr{vg, x, d, f0, flat::dot(g0, d), c1, approx_eps, {}};
     const double dphi0 = tr.dphi0;
     if (!(dphi0 < 0.0) || !(initial_stepsize > 0.0)) return tr.fail(g0);  // not a descent direction, or no step
     const double gtest = c1 * dphi0;  // the slope of the sufficient-decrease line

@@ -89,14 +89,14 @@ struct NewtonCG {
   OptStep<P, NewtonCGState<P>> update(const F& fun, const P& params, NewtonCGState<P> s,
                                       const Args&... args) const {
     if (s.status == Status::non_finite) return {params, std::move(s)};
-    auto vg = detail::flat_objective(fun, params, args...);
+    auto vg = flat_objective(fun, params, args...);
     const auto raveled = tree::ravel(params);  // the flat parameters and the way back to their pytree
     const Array& x = raveled.first;
     const auto& unravel = raveled.second;
-    const Array g = detail::flat(s.grad);
+    const Array g = flat::values(s.grad);
     auto hessian_times = [&](const Array& v) {
       ++s.num_hvp_eval;
-      return detail::flat(xgrad::hvp(fun, params, unravel(v), args...));
+      return flat::values(xgrad::hvp(fun, params, unravel(v), args...));
     };
     bool steepest = false;
     Array d = newton_direction(hessian_times, g, s, steepest);
@@ -125,34 +125,34 @@ struct NewtonCG {
   template <class HV, class S>
   Array newton_direction(HV& hv, const Array& g, S& s, bool& steepest) const {
     const std::size_t n = g.size();
-    const double gnorm = detail::norm2(g);
+    const double gnorm = flat::norm2(g);
     const double eps = std::min(max_forcing, std::sqrt(gnorm)) * gnorm;
     const int most = max_cg_iter > 0 ? max_cg_iter : static_cast<int>(n);
     Array z = Array::from_shape({n});
     z.fill(0.0);
     Array r = g;                      // residual H z + g
-    Array p = detail::negative(g);    // CG direction
-    double rr = detail::dot(r, r);
+    Array p = flat::negative(g);    // CG direction
+    double rr = flat::dot(r, r);
     s.cg_residual = 1.0;
     for (int j = 0; j < most; ++j) {
       const Array hp = hv(p);
       ++s.num_cg_iter;
-      const double curvature = detail::dot(p, hp);
+      const double curvature = flat::dot(p, hp);
       if (!(curvature > 0.0)) {  // non-positive (or non-finite) curvature: stop
         ++s.num_negative_curvature;
         if (j == 0) {
           steepest = true;
-          return detail::negative(g);
+          return flat::negative(g);
         }
         return z;
       }
       const double alpha = rr / curvature;
-      z = detail::axpy(z, alpha, p);
-      r = detail::axpy(r, alpha, hp);
-      const double rr_new = detail::dot(r, r);
+      z = flat::axpy(z, alpha, p);
+      r = flat::axpy(r, alpha, hp);
+      const double rr_new = flat::dot(r, r);
       s.cg_residual = std::sqrt(rr_new) / gnorm;
       if (std::sqrt(rr_new) <= eps) break;
-      p = detail::axpy(detail::negative(r), rr_new / rr, p);
+      p = flat::axpy(flat::negative(r), rr_new / rr, p);
       rr = rr_new;
     }
     return z;

@@ -88,7 +88,7 @@ struct NonlinearCG {
   template <class F, class P, class... Args>
   NonlinearCGState<P> init_state(const F& fun, const P& params, const Args&... args) const {
     auto s = detail::initial_state<NonlinearCGState<P>>(fun, params, tol, args...);
-    s.descent_direction = detail::negative(detail::flat(s.grad));
+    s.descent_direction = flat::negative(flat::values(s.grad));
     return s;
   }
 
@@ -100,13 +100,13 @@ struct NonlinearCG {
   OptStep<P, NonlinearCGState<P>> update(const F& fun, const P& params, NonlinearCGState<P> s,
                                          const Args&... args) const {
     if (s.status == Status::non_finite) return {params, std::move(s)};
-    auto vg = detail::flat_objective(fun, params, args...);
+    auto vg = flat_objective(fun, params, args...);
     const auto raveled = tree::ravel(params);  // the flat parameters and the way back to their pytree
     const Array& x = raveled.first;
     const auto& unravel = raveled.second;
-    const Array g = detail::flat(s.grad);
-    Array d = s.descent_direction.size() == x.size() ? s.descent_direction : detail::negative(g);
-    const double slope = detail::dot(g, d);
+    const Array g = flat::values(s.grad);
+    Array d = s.descent_direction.size() == x.size() ? s.descent_direction : flat::negative(g);
+    const double slope = flat::dot(g, d);
     double t0 = s.stepsize * s.previous_slope / slope;  // N&W eq. 3.60
     const bool first = s.stepsize <= 0.0;
     if (!(t0 > 0.0) || !std::isfinite(t0)) t0 = 1.0;
@@ -114,11 +114,11 @@ struct NonlinearCG {
     LineSearchResult r = detail::search_or_steepest(*this, vg, s, x, g, d, t0, first, [&] { restarted = true; });
     ++s.iter_num;
     if (r.ok) {
-      s.previous_slope = detail::dot(g, d);
+      s.previous_slope = flat::dot(g, d);
       const Array& gn = r.grad;
-      const Array y = detail::sub(gn, g);
-      const double gg = detail::dot(g, g), gngn = detail::dot(gn, gn), gny = detail::dot(gn, y),
-                   dy = detail::dot(d, y);
+      const Array y = flat::sub(gn, g);
+      const double gg = flat::dot(g, g), gngn = flat::dot(gn, gn), gny = flat::dot(gn, y),
+                   dy = flat::dot(d, y);
       double beta = 0.0;
       switch (method) {
         case NonlinearCGMethod::fletcher_reeves: beta = gngn / gg; break;
@@ -127,11 +127,11 @@ struct NonlinearCG {
         case NonlinearCGMethod::dai_yuan: beta = gngn / dy; break;
       }
       if (restart_every > 0 && s.iter_num % restart_every == 0) beta = 0.0;
-      if (powell_restart && std::abs(detail::dot(gn, g)) >= powell_threshold * gngn) beta = 0.0;
+      if (powell_restart && std::abs(flat::dot(gn, g)) >= powell_threshold * gngn) beta = 0.0;
       if (!std::isfinite(beta)) beta = 0.0;
-      Array dn = detail::axpy(detail::negative(gn), beta, d);
-      if (beta == 0.0 || !(detail::dot(gn, dn) < 0.0)) {
-        dn = detail::negative(gn);
+      Array dn = flat::axpy(flat::negative(gn), beta, d);
+      if (beta == 0.0 || !(flat::dot(gn, dn) < 0.0)) {
+        dn = flat::negative(gn);
         restarted = true;
       }
       s.descent_direction = std::move(dn);

@@ -1,7 +1,6 @@
 #pragma once
 // xgrad::optim — optax-style gradient transformations and schedules and jaxopt-style solvers with line searches
-// (issue 4);
-// learned optimizers, their meta-training and task distributions (issue 6).
+// (issue 4). Learned optimizers are in xgrad::learn (learn/learn.hpp).
 // Dependency order: core <- ad <- optim.
 #include "xgrad/ad/ad.hpp"
 #include "xgrad/optim/apply_if_finite.hpp"
@@ -11,9 +10,7 @@
 #include "xgrad/optim/gradient_descent.hpp"
 #include "xgrad/optim/hager_zhang.hpp"
 #include "xgrad/optim/lbfgs.hpp"
-#include "xgrad/optim/learned.hpp"
 #include "xgrad/optim/linesearch.hpp"
-#include "xgrad/optim/meta.hpp"
 #include "xgrad/optim/moments.hpp"
 #include "xgrad/optim/more_thuente.hpp"
 #include "xgrad/optim/newton_cg.hpp"
@@ -23,7 +20,6 @@
 #include "xgrad/optim/schedule.hpp"
 #include "xgrad/optim/solver.hpp"
 #include "xgrad/optim/status.hpp"
-#include "xgrad/optim/tasks.hpp"
 #include "xgrad/optim/trace.hpp"
 #include "xgrad/optim/transform_solver.hpp"
 #include "xgrad/optim/transform.hpp"

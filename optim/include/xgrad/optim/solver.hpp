@@ -74,7 +74,7 @@ inline Status initial_status(double value, double error, double tol) {
 template <class S, class F, class P, class... Args>
 S initial_state(const F& fun, const P& params, double tol, const Args&... args) {
   auto [y, g] = value_and_grad(fun)(params, args...);
-  const double error = norm2(flat(g));
+  const double error = flat::norm2(flat::values(g));
   S s{.grad = std::move(g)};
   s.value = y.item();
   s.error = error;
@@ -103,7 +103,7 @@ void progress_tests(const Solver& solver, S& s, double f_old, const Array& x, co
   if (monotone && solver.ftol > 0.0 && f_old - f <= solver.ftol * std::max({std::abs(f_old), std::abs(f), 1.0})) {
     s.status = Status::converged;
     s.converged_by = ConvergenceTest::ftol;
-  } else if (solver.xtol > 0.0 && norm2(sub(x_new, x)) <= solver.xtol * std::max(1.0, norm2(x))) {
+  } else if (solver.xtol > 0.0 && flat::norm2(flat::sub(x_new, x)) <= solver.xtol * std::max(1.0, flat::norm2(x))) {
     s.status = Status::converged;
     s.converged_by = ConvergenceTest::xtol;
   } else if (monotone && solver.stall_iterations > 0 && s.num_stall_iter >= solver.stall_iterations) {
@@ -130,15 +130,6 @@ auto run_solver(const Solver& solver, const char* name, const F& fun, const P& i
     if (solver.callback && solver.callback(info(state))) break;
   }
   return OptStep<P, decltype(state)>{std::move(params), std::move(state)};
-}
-
-// -g, as a new array.
-inline Array negative(const Array& g) {
-  Array d = Array::from_shape({g.size()});
-  const double* pg = g.data();
-  double* pd = d.data();
-  for (std::size_t i = 0, n = g.size(); i < n; ++i) pd[i] = -pg[i];
-  return d;
 }
 
 // One line search from flat x (value s.value, flat gradient g) along d with the solver's search (solver.linesearch
@@ -170,10 +161,10 @@ LineSearchResult search_or_steepest(const Solver& solver, VG& vg, S& s, const Ar
   const double first_step = std::min(1.0, 1.0 / s.error);
   auto fall_back = [&] {
     restart();
-    d = negative(g);
+    d = flat::negative(g);
     steepest = true;
   };
-  if (!(dot(g, d) < 0.0)) fall_back();
+  if (!(flat::dot(g, d) < 0.0)) fall_back();
   LineSearchResult r = line_search_step(solver, vg, s, x, g, d, steepest ? first_step : t0);
   if (!r.ok && !steepest && !r.unbounded) {
     fall_back();
@@ -197,7 +188,7 @@ P record_step(const Solver& solver, S& s, LineSearchResult& r, const P& params, 
     if (!r.decrease) return params;
   }
   s.value = r.value;
-  s.error = norm2(r.grad);
+  s.error = flat::norm2(r.grad);
   s.grad = unravel(r.grad);
   if (r.ok)
     s.status = initial_status(s.value, s.error, tol);

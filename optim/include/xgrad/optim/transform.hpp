@@ -123,18 +123,6 @@ T full_like(const T& t, double value) {
       },
       t);
 }
-/// True when every element of every leaf is finite.
-template <class T>
-bool all_finite(const T& t) {
-  bool ok = true;
-  tree::for_each(
-      [&](const auto& leaf) {
-        for (double v : tree::leaf_value(leaf))
-          if (!std::isfinite(v)) ok = false;
-      },
-      t);
-  return ok;
-}
 }  // namespace detail
 
 }  // namespace xgrad::optim

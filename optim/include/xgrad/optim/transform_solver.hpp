@@ -76,25 +76,25 @@ struct TransformSolver {
     if (s.status == Status::non_finite) return {params, std::move(s)};
     ++s.iter_num;
     auto [updates, opt_state] = opt.update(s.grad, s.opt_state, params);
-    const Array u = detail::flat(updates);
-    if (!detail::all_finite(u)) {
+    const Array u = flat::values(updates);
+    if (!flat::all_finite(u)) {
       s.status = Status::non_finite;
       return {params, std::move(s)};
     }
     P next = apply_updates(params, updates);
-    if (!detail::all_finite(detail::flat(next))) {  // finite updates can still overflow
+    if (!flat::all_finite(flat::values(next))) {  // finite updates can still overflow
       s.status = Status::non_finite;
       return {params, std::move(s)};
     }
     auto [y, g] = value_and_grad(fun)(next, args...);
     ++s.num_fun_eval;
     ++s.num_grad_eval;
-    const double value = y.item(), error = detail::norm2(detail::flat(g));
+    const double value = y.item(), error = flat::norm2(flat::values(g));
     if (!std::isfinite(value) || !std::isfinite(error)) {
       s.status = Status::non_finite;
       return {params, std::move(s)};
     }
-    s.stepsize = s.error > 0.0 ? detail::norm2(u) / s.error : 0.0;
+    s.stepsize = s.error > 0.0 ? flat::norm2(u) / s.error : 0.0;
     s.value = value;
     s.error = error;
     s.grad = std::move(g);

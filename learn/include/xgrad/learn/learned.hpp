@@ -7,8 +7,8 @@
 // with weights phi shared across coordinates and a hidden state h per coordinate. Each is an ordinary transform
 // (init/update over any pytree), so it can replace adam anywhere:
 //
-//   auto phi = optim::init_lstm_optimizer(random::key(0));        // a pytree: tree::save(file, phi)
-//   auto opt = optim::lstm_optimizer(phi);                        // init(params) / update(grads, state, params)
+//   auto phi = learn::init_lstm_optimizer(random::key(0));        // a pytree: tree::save(file, phi)
+//   auto opt = learn::lstm_optimizer(phi);                        // init(params) / update(grads, state, params)
 //
 // All coordinates of all leaves form one batch: the gradient pytree is flattened into an (N, 1) column, the network
 // runs on it as a (N, features) matrix (one matmul per layer, coordinates as rows), and the (N, 1) output is split back
@@ -28,7 +28,7 @@
 #include "xgrad/core/random.hpp"
 #include "xgrad/optim/transform.hpp"
 
-namespace xgrad::optim {
+namespace xgrad::learn {
 
 /// How a learned optimizer sees each gradient coordinate g.
 enum class Preprocess {
@@ -163,11 +163,11 @@ inline LstmCarry lstm_cell(const LstmLayer& layer, const Tensor& x, const LstmCa
 
 /// Checks that a set of LSTM optimizer weights is consistent and returns the hidden size.
 inline std::size_t lstm_hidden(const LstmOptimizerParams& p) {
-  if (p.layers.empty()) throw ValueError("xgrad::optim::lstm_optimizer: no layers");
+  if (p.layers.empty()) throw ValueError("xgrad::learn::lstm_optimizer: no layers");
   const std::size_t H = p.w_out.shape().at(0);
   for (const auto& l : p.layers)
     if (l.w.ndim() != 2 || l.w.shape()[1] != 4 * H || l.b.shape() != Shape{4 * H})
-      throw ShapeError("xgrad::optim::lstm_optimizer: a layer of shape " + shape_str(l.w.shape()) +
+      throw ShapeError("xgrad::learn::lstm_optimizer: a layer of shape " + shape_str(l.w.shape()) +
                        " does not match hidden size " + std::to_string(H));
   return H;
 }
@@ -178,7 +178,7 @@ inline std::size_t lstm_hidden(const LstmOptimizerParams& p) {
 /// read-out uniform(-1/sqrt(H), 1/sqrt(H)) and zero bias. The input width follows `o.preprocess`.
 inline LstmOptimizerParams init_lstm_optimizer(random::Key key, const LearnedOptions& o = {}, LstmShape shape = {}) {
   if (shape.hidden == 0 || shape.layers == 0)
-    throw ValueError("xgrad::optim::init_lstm_optimizer: hidden and layers must be positive");
+    throw ValueError("xgrad::learn::init_lstm_optimizer: hidden and layers must be positive");
   const std::size_t H = shape.hidden;
   const double a = 1.0 / std::sqrt(static_cast<double>(H));
   auto keys = random::split(key, shape.layers + 1);
@@ -202,10 +202,10 @@ inline auto lstm_optimizer(LstmOptimizerParams phi, LearnedOptions o = {}) {
   const std::size_t H = detail::lstm_hidden(phi);
   const std::size_t in = detail::features_per_input(o.preprocess);
   if (phi.layers[0].w.shape()[0] != in + H)
-    throw ShapeError("xgrad::optim::lstm_optimizer: the first layer has " + std::to_string(phi.layers[0].w.shape()[0]) +
+    throw ShapeError("xgrad::learn::lstm_optimizer: the first layer has " + std::to_string(phi.layers[0].w.shape()[0]) +
                      " rows, the preprocessing gives " + std::to_string(in) + " features + " + std::to_string(H) +
                      " hidden units");
-  return make_transform(
+  return optim::make_transform(
       [phi, H](const auto& params) {
         const std::size_t n = detail::num_coordinates(params);
         LstmOptimizerState s;
@@ -216,11 +216,11 @@ inline auto lstm_optimizer(LstmOptimizerParams phi, LearnedOptions o = {}) {
       [phi, o](const auto& grads, const LstmOptimizerState& state, const auto&) {
         using G = std::remove_cvref_t<decltype(grads)>;
         if (state.carry.size() != phi.layers.size())
-          throw ValueError("xgrad::optim::lstm_optimizer: the state has " + std::to_string(state.carry.size()) +
+          throw ValueError("xgrad::learn::lstm_optimizer: the state has " + std::to_string(state.carry.size()) +
                            " layers, the weights " + std::to_string(phi.layers.size()));
         const Tensor g = detail::coordinates(grads);
         if (state.carry[0].h.shape()[0] != g.shape()[0])
-          throw ShapeError("xgrad::optim::lstm_optimizer: the state is for " +
+          throw ShapeError("xgrad::learn::lstm_optimizer: the state is for " +
                            std::to_string(state.carry[0].h.shape()[0]) + " coordinates, the gradients have " +
                            std::to_string(g.shape()[0]));
         LstmOptimizerState next;
@@ -230,13 +230,13 @@ inline auto lstm_optimizer(LstmOptimizerParams phi, LearnedOptions o = {}) {
           x = next.carry.back().h;
         }
         const Tensor u = o.output_scale * (matmul(x, phi.w_out) + phi.b_out);
-        return Updated<G, LstmOptimizerState>{detail::uncoordinates(u, grads), std::move(next)};
+        return optim::Updated<G, LstmOptimizerState>{detail::uncoordinates(u, grads), std::move(next)};
       });
 }
 
 /// Fresh weights for an MLP optimizer: uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights, zero biases.
 inline MlpOptimizerParams init_mlp_optimizer(random::Key key, const LearnedOptions& o = {}, MlpShape shape = {}) {
-  if (shape.hidden == 0) throw ValueError("xgrad::optim::init_mlp_optimizer: hidden must be positive");
+  if (shape.hidden == 0) throw ValueError("xgrad::learn::init_mlp_optimizer: hidden must be positive");
   const std::size_t F = (1 + shape.decays.size()) * detail::features_per_input(o.preprocess), H = shape.hidden;
   auto keys = random::split(key, 2);
   const double a1 = 1.0 / std::sqrt(static_cast<double>(F)), a2 = 1.0 / std::sqrt(static_cast<double>(H));
@@ -250,7 +250,7 @@ inline MlpOptimizerParams init_mlp_optimizer(random::Key key, const LearnedOptio
 inline auto mlp_optimizer(MlpOptimizerParams phi, LearnedOptions o = {}) {
   const std::size_t J = phi.decays.size();
   if (phi.w1.ndim() != 2 || phi.w1.shape()[0] != (1 + J) * detail::features_per_input(o.preprocess))
-    throw ShapeError("xgrad::optim::mlp_optimizer: w1 of shape " + shape_str(phi.w1.shape()) + " does not match " +
+    throw ShapeError("xgrad::learn::mlp_optimizer: w1 of shape " + shape_str(phi.w1.shape()) + " does not match " +
                      std::to_string(1 + J) + " inputs with this preprocessing");
   Array d = Array::from_shape({1, J}), one_minus_d = Array::from_shape({1, J});
   for (std::size_t j = 0; j < J; ++j) {
@@ -258,19 +258,19 @@ inline auto mlp_optimizer(MlpOptimizerParams phi, LearnedOptions o = {}) {
     one_minus_d(0, j) = 1.0 - phi.decays[j];
   }
   const Tensor decay(std::move(d)), weight(std::move(one_minus_d));
-  return make_transform(
+  return optim::make_transform(
       [J](const auto& params) { return MlpOptimizerState{detail::zeros(detail::num_coordinates(params), J)}; },
       [phi, o, decay, weight](const auto& grads, const MlpOptimizerState& state, const auto&) {
         using G = std::remove_cvref_t<decltype(grads)>;
         const Tensor g = detail::coordinates(grads);
         if (state.m.shape()[0] != g.shape()[0])
-          throw ShapeError("xgrad::optim::mlp_optimizer: the state is for " + std::to_string(state.m.shape()[0]) +
+          throw ShapeError("xgrad::learn::mlp_optimizer: the state is for " + std::to_string(state.m.shape()[0]) +
                            " coordinates, the gradients have " + std::to_string(g.shape()[0]));
         const Tensor m = decay * state.m + weight * g;  // (N, J), g broadcast over the decays
         const Tensor features = detail::preprocess(concatenate({g, m}, 1), o);
         const Tensor u = o.output_scale * (matmul(tanh(matmul(features, phi.w1) + phi.b1), phi.w2) + phi.b2);
-        return Updated<G, MlpOptimizerState>{detail::uncoordinates(u, grads), MlpOptimizerState{m}};
+        return optim::Updated<G, MlpOptimizerState>{detail::uncoordinates(u, grads), MlpOptimizerState{m}};
       });
 }
 
-}  // namespace xgrad::optim
+}  // namespace xgrad::learn

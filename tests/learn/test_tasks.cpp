@@ -2,22 +2,24 @@
 
 #include <cmath>
 
+#include <xgrad/learn/learn.hpp>
+
 #include "optim/common.hpp"
 
 using namespace xgrad;
 using namespace xgrad::testing;
 namespace opt = xgrad::optim;
 
-static_assert(opt::TaskDistribution<opt::Quadratics>);
-static_assert(opt::TaskDistribution<opt::RidgeRegressions>);
-static_assert(opt::TaskDistribution<opt::LogisticRegressions>);
-static_assert(opt::Task<opt::QuadraticTask>);
+static_assert(learn::TaskDistribution<learn::Quadratics>);
+static_assert(learn::TaskDistribution<learn::RidgeRegressions>);
+static_assert(learn::TaskDistribution<learn::LogisticRegressions>);
+static_assert(learn::Task<learn::QuadraticTask>);
 
 // Slice b of a tensor along axis 0.
 static Tensor part(const Tensor& t, std::ptrdiff_t b) { return squeeze(take(t, {b}, 0), 0); }
 
 TEST_CASE("tasks: random quadratics ||W x - y||^2, one per row, independent of the batch size") {
-  const auto task = opt::Quadratics{.dim = 4, .batch = 3}.sample(random::key(5));
+  const auto task = learn::Quadratics{.dim = 4, .batch = 3}.sample(random::key(5));
   CHECK(task.W.shape() == Shape{3, 4, 4});
   CHECK(task.init().shape() == Shape{3, 4});
   const Tensor x(random::normal(random::key(6), {3, 4}));
@@ -32,11 +34,11 @@ TEST_CASE("tasks: random quadratics ||W x - y||^2, one per row, independent of t
     }
     CHECK(f(b) == doctest::Approx(want));
   }
-  const auto one = opt::Quadratics{.dim = 4, .batch = 1}.sample(random::key(5));
+  const auto one = learn::Quadratics{.dim = 4, .batch = 1}.sample(random::key(5));
   CHECK(one.W.value()(0, 2, 3) == task.W.value()(0, 2, 3));
   CHECK(one.x0.value()(0, 1) == task.x0.value()(0, 1));
   // The gradient of the total is each problem's own: 2 W^T (W x - y), row by row.
-  const Tensor g = grad([&](const Tensor& z) { return opt::total_loss(task, z); })(x);
+  const Tensor g = grad([&](const Tensor& z) { return learn::total_loss(task, z); })(x);
   const Tensor W1 = part(task.W, 1);
   const Tensor x1 = part(x, 1), y1 = part(task.y, 1);
   const Tensor g1 = 2.0 * matmul(transpose(W1), matmul(W1, x1) - y1);
@@ -44,7 +46,7 @@ TEST_CASE("tasks: random quadratics ||W x - y||^2, one per row, independent of t
 }
 
 TEST_CASE("tasks: ridge regression's gradient vanishes at the closed-form solution") {
-  const opt::RidgeRegressions dist{.dim = 3, .samples = 20, .batch = 2, .l2 = 0.3};
+  const learn::RidgeRegressions dist{.dim = 3, .samples = 20, .batch = 2, .l2 = 0.3};
   const auto task = dist.sample(random::key(7));
   CHECK(task.init().shape() == Shape{2, 3});
   Array w = Array::from_shape({2, 3});
@@ -56,14 +58,14 @@ TEST_CASE("tasks: ridge regression's gradient vanishes at the closed-form soluti
     const Tensor wb = solve(A, matmul(transpose(X), t) / 20.0);
     for (std::size_t j = 0; j < 3; ++j) w(b, j) = wb.value()(j);
   }
-  const Tensor g = grad([&](const Tensor& z) { return opt::total_loss(task, z); })(Tensor(w));
+  const Tensor g = grad([&](const Tensor& z) { return learn::total_loss(task, z); })(Tensor(w));
   for (double v : g.value()) CHECK(std::abs(v) < 1e-12);
   const double at_zero = task.losses(task.init()).value()(0);
   CHECK(at_zero > task.losses(Tensor(w)).value()(0));
 }
 
 TEST_CASE("tasks: logistic regression starts at log 2 and has labels +-1") {
-  const auto task = opt::LogisticRegressions{.dim = 3, .samples = 30, .batch = 2}.sample(random::key(8));
+  const auto task = learn::LogisticRegressions{.dim = 3, .samples = 30, .batch = 2}.sample(random::key(8));
   for (double s : task.s.value()) CHECK(std::abs(s) == 1.0);
   const Array f = task.losses(task.init()).value();
   CHECK(f(0) == doctest::Approx(std::log(2.0)));
@@ -71,25 +73,27 @@ TEST_CASE("tasks: logistic regression starts at log 2 and has labels +-1") {
 }
 
 TEST_CASE("tasks: loss_curves runs an optimizer on every problem") {
-  const auto task = opt::RidgeRegressions{.dim = 4, .samples = 30, .batch = 3}.sample(random::key(9));
-  const Array c = opt::loss_curves(opt::sgd(0.05), task, 30);
+  const auto task = learn::RidgeRegressions{.dim = 4, .samples = 30, .batch = 3}.sample(random::key(9));
+  const Array c = learn::loss_curves(opt::sgd(0.05), task, 30);
   REQUIRE(c.shape() == std::vector<std::size_t>{31, 3});
   for (std::size_t b = 0; b < 3; ++b) CHECK(c(30, b) < 0.5 * c(0, b));
   // Row 0 is the starting loss; the same run on the first problem alone gives the same first column.
-  const auto alone = opt::RidgeRegressions{.dim = 4, .samples = 30, .batch = 1}.sample(random::key(9));
-  const Array c1 = opt::loss_curves(opt::sgd(0.05), alone, 30);
+  const auto alone = learn::RidgeRegressions{.dim = 4, .samples = 30, .batch = 1}.sample(random::key(9));
+  const Array c1 = learn::loss_curves(opt::sgd(0.05), alone, 30);
   CHECK(c1(30, 0) == doctest::Approx(c(30, 0)).epsilon(1e-12));
 }
 
 TEST_CASE("tasks: a learning-rate sweep of loss_curves over held-out tasks is the same bit for bit on 1, 2, 4 threads") {
-  std::vector<opt::QuadraticTask> tasks;
+  std::vector<learn::QuadraticTask> tasks;
   for (std::uint32_t k = 0; k < 3; ++k)
-    tasks.push_back(opt::Quadratics{.dim = 5, .batch = 4}.sample(random::fold_in(random::key(4), k)));
+    tasks.push_back(learn::Quadratics{.dim = 5, .batch = 4}.sample(random::fold_in(random::key(4), k)));
   const std::vector<double> lrs{1e-3, 1e-2, 3e-2, 1e-1};
   auto sweep = [&](std::size_t threads) {  // (rate, task) pairs as independent pieces
     return parallel::map(
         lrs.size() * tasks.size(),
-        [&](std::size_t i) { return opt::loss_curves(opt::adam(lrs[i / tasks.size()]), tasks[i % tasks.size()], 40); },
+        [&](std::size_t i) {
+          return learn::loss_curves(opt::adam(lrs[i / tasks.size()]), tasks[i % tasks.size()], 40);
+        },
         threads);
   };
   const auto one = sweep(1);
@@ -102,7 +106,7 @@ TEST_CASE("tasks: a learning-rate sweep of loss_curves over held-out tasks is th
 }
 
 TEST_CASE("tasks: MLP classification on a data set, weights as a struct") {
-  static_assert(opt::TaskDistribution<opt::MlpClassification>);
+  static_assert(learn::TaskDistribution<learn::MlpClassification>);
   // Two separable blobs in 3-D.
   Array X = random::normal(random::key(1), {40, 3});
   Array labels = xt::zeros<double>({40});
@@ -110,16 +114,16 @@ TEST_CASE("tasks: MLP classification on a data set, weights as a struct") {
     labels(i) = double(i % 2);
     X(i, 0) += i % 2 ? 2.0 : -2.0;
   }
-  const opt::MlpClassification dist{.X = X, .labels = labels, .classes = 2, .hidden = 4, .samples = 30};
+  const learn::MlpClassification dist{.X = X, .labels = labels, .classes = 2, .hidden = 4, .samples = 30};
   const auto task = dist.sample(random::key(2));
   CHECK(task.X.shape() == Shape{30, 3});
   CHECK(task.init().w1.shape() == Shape{3, 4});
   CHECK(task.losses(task.init()).shape() == Shape{1});
-  const Array c = opt::loss_curves(opt::adam(0.05), task, 50);
+  const Array c = learn::loss_curves(opt::adam(0.05), task, 50);
   CHECK(c(50, 0) < 0.3 * c(0, 0));
   // The learned optimizer runs on the struct of weights too.
-  const auto lstm = opt::lstm_optimizer(opt::init_lstm_optimizer(random::key(3), {}, {.hidden = 4}));
-  CHECK(std::isfinite(opt::loss_curves(lstm, task, 5)(5, 0)));
+  const auto lstm = learn::lstm_optimizer(learn::init_lstm_optimizer(random::key(3), {}, {.hidden = 4}));
+  CHECK(std::isfinite(learn::loss_curves(lstm, task, 5)(5, 0)));
   labels(3) = 2.0;
-  CHECK_THROWS_AS((opt::MlpClassification{.X = X, .labels = labels, .classes = 2}.sample(random::key(0))), ValueError);
+  CHECK_THROWS_AS((learn::MlpClassification{.X = X, .labels = labels, .classes = 2}.sample(random::key(0))), ValueError);
 }

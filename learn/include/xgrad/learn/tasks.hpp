@@ -1,7 +1,7 @@
 #pragma once
 // Task distributions for meta-training and evaluating optimizers (learned.hpp, meta.hpp).
 //
-//   optim::Quadratics dist{.dim = 10, .batch = 32};
+//   learn::Quadratics dist{.dim = 10, .batch = 32};
 //   auto task = dist.sample(random::key(1));     // 32 independent problems f_i(x_i) = ||W_i x_i - y_i||^2
 //   Tensor x = task.init();                      // (32, 10): the starting points, one row per problem
 //   Tensor f = task.losses(x);                   // (32,): each problem's loss
@@ -31,7 +31,7 @@
 #include "xgrad/core/random.hpp"
 #include "xgrad/optim/transform.hpp"
 
-namespace xgrad::optim {
+namespace xgrad::learn {
 
 /// A task: starting parameters and per-problem losses (a 1-D Tensor).
 template <class T>
@@ -73,7 +73,30 @@ inline Tensor batched_matvec(const Tensor& X, const Tensor& w) {
   return sum(X * reshape(w, {b, 1, d}), {2});
 }
 inline void check_positive(std::size_t v, const char* what) {
-  if (v == 0) throw ValueError(std::string("xgrad::optim::tasks: ") + what + " must be positive");
+  if (v == 0) throw ValueError(std::string("xgrad::learn::tasks: ") + what + " must be positive");
+}
+/// Linear-model data for `batch` problems of `samples` rows: problem i (key k_i = fold_in(key, i)) has features X_i
+/// (samples, dim) standard normal from fold_in(k_i, 0), a true w_i standard normal from fold_in(k_i, 1), noise e_i
+/// with standard deviation `noise` from fold_in(k_i, 2), and targets label(X_i w_i + e_i) row by row. Returns
+/// X (batch, samples, dim) and the targets (batch, samples).
+template <class Label>
+std::pair<Array, Array> linear_model_data(random::Key key, std::size_t batch, std::size_t samples, std::size_t dim,
+                                          double noise, Label label) {
+  Array X = stack_draws(key, batch, {samples, dim},
+                        [&](random::Key k) { return random::normal(random::fold_in(k, 0), {samples, dim}); });
+  Array t = stack_draws(key, batch, {samples}, [&](random::Key k) {
+    const Array Xi = random::normal(random::fold_in(k, 0), {samples, dim});
+    const Array w = random::normal(random::fold_in(k, 1), {dim});
+    const Array e = random::normal(random::fold_in(k, 2), {samples}, 0.0, noise);
+    Array out = Array::from_shape({samples});
+    for (std::size_t r = 0; r < samples; ++r) {
+      double z = e(r);
+      for (std::size_t j = 0; j < dim; ++j) z += Xi(r, j) * w(j);
+      out(r) = label(z);
+    }
+    return out;
+  });
+  return {std::move(X), std::move(t)};
 }
 }  // namespace detail
 
@@ -129,20 +152,7 @@ struct RidgeRegressions {
     detail::check_positive(dim, "dim");
     detail::check_positive(samples, "samples");
     detail::check_positive(batch, "batch");
-    Array X = detail::stack_draws(key, batch, {samples, dim},
-                                  [&](random::Key k) { return random::normal(random::fold_in(k, 0), {samples, dim}); });
-    Array t = detail::stack_draws(key, batch, {samples}, [&](random::Key k) {
-      const Array Xi = random::normal(random::fold_in(k, 0), {samples, dim});
-      const Array w = random::normal(random::fold_in(k, 1), {dim});
-      const Array e = random::normal(random::fold_in(k, 2), {samples}, 0.0, noise);
-      Array out = Array::from_shape({samples});
-      for (std::size_t r = 0; r < samples; ++r) {
-        double s = e(r);
-        for (std::size_t j = 0; j < dim; ++j) s += Xi(r, j) * w(j);
-        out(r) = s;
-      }
-      return out;
-    });
+    auto [X, t] = detail::linear_model_data(key, batch, samples, dim, noise, [](double z) { return z; });
     return {Tensor(std::move(X)), Tensor(std::move(t)), Tensor(Array(xt::zeros<double>({batch, dim}))), l2};
   }
 };
@@ -171,20 +181,8 @@ struct LogisticRegressions {
     detail::check_positive(dim, "dim");
     detail::check_positive(samples, "samples");
     detail::check_positive(batch, "batch");
-    Array X = detail::stack_draws(key, batch, {samples, dim},
-                                  [&](random::Key k) { return random::normal(random::fold_in(k, 0), {samples, dim}); });
-    Array s = detail::stack_draws(key, batch, {samples}, [&](random::Key k) {
-      const Array Xi = random::normal(random::fold_in(k, 0), {samples, dim});
-      const Array w = random::normal(random::fold_in(k, 1), {dim});
-      const Array e = random::normal(random::fold_in(k, 2), {samples}, 0.0, noise);
-      Array out = Array::from_shape({samples});
-      for (std::size_t r = 0; r < samples; ++r) {
-        double z = e(r);
-        for (std::size_t j = 0; j < dim; ++j) z += Xi(r, j) * w(j);
-        out(r) = z >= 0.0 ? 1.0 : -1.0;
-      }
-      return out;
-    });
+    auto [X, s] = detail::linear_model_data(key, batch, samples, dim, noise,
+                                            [](double z) { return z >= 0.0 ? 1.0 : -1.0; });
     return {Tensor(std::move(X)), Tensor(std::move(s)), Tensor(Array(xt::zeros<double>({batch, dim}))), l2};
   }
 };
@@ -222,7 +220,7 @@ struct MlpClassification {
   std::size_t samples = 128;  ///< rows per task
   MlpTask sample(random::Key key) const {
     if (X.dimension() != 2 || labels.dimension() != 1 || labels.size() != X.shape()[0])
-      throw ShapeError("xgrad::optim::MlpClassification: X must be (rows, features) and labels (rows), got " +
+      throw ShapeError("xgrad::learn::MlpClassification: X must be (rows, features) and labels (rows), got " +
                        shape_str(shape_of(X)) + " and " + shape_str(shape_of(labels)));
     detail::check_positive(hidden, "hidden");
     detail::check_positive(classes, "classes");
@@ -233,7 +231,7 @@ struct MlpClassification {
       for (std::size_t j = 0; j < features; ++j) Xs(i, j) = X(order[i], j);
       const double c = labels(order[i]);
       if (!(c >= 0.0 && c < double(classes) && c == std::floor(c)))
-        throw ValueError("xgrad::optim::MlpClassification: label " + std::to_string(c) + " is not in 0.." +
+        throw ValueError("xgrad::learn::MlpClassification: label " + std::to_string(c) + " is not in 0.." +
                          std::to_string(classes - 1));
       Y(i, static_cast<std::size_t>(c)) = 1.0;
     }
@@ -261,7 +259,7 @@ Array loss_curves(const Opt& opt, const T& task, int steps) {
   for (int k = 1; k <= steps; ++k) {
     auto g = grad(total)(x);
     auto [u, next] = opt.update(g, state, x);
-    x = apply_updates(x, u);
+    x = optim::apply_updates(x, u);
     state = std::move(next);
     const Array f = task.losses(x).value();
     std::copy(f.begin(), f.end(), out.begin() + static_cast<std::ptrdiff_t>(k * m));
@@ -269,4 +267,4 @@ Array loss_curves(const Opt& opt, const T& task, int steps) {
   return out;
 }
 
-}  // namespace xgrad::optim
+}  // namespace xgrad::learn

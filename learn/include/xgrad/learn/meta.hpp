@@ -1,8 +1,8 @@
 #pragma once
 // Meta-training of learned optimizers by truncated backpropagation through time (Andrychowicz et al. 2016).
 //
-//   auto make = [](const optim::LstmOptimizerParams& phi) { return optim::lstm_optimizer(phi); };
-//   auto result = optim::meta_train(optim::init_lstm_optimizer(key), make, optim::Quadratics{.batch = 32}, key,
+//   auto make = [](const learn::LstmOptimizerParams& phi) { return learn::lstm_optimizer(phi); };
+//   auto result = learn::meta_train(learn::init_lstm_optimizer(key), make, learn::Quadratics{.batch = 32}, key,
 //                                   {.unroll = 20, .horizon = 100, .steps = 500, .progress = &std::cout});
 //   tree::save("lstm.npz", result.params);
 //
@@ -31,16 +31,17 @@
 
 #include "xgrad/ad/transforms.hpp"
 #include "xgrad/core/error.hpp"
+#include "xgrad/core/flat.hpp"
 #include "xgrad/core/parallel.hpp"
 #include "xgrad/core/random.hpp"
+#include "xgrad/learn/tasks.hpp"
 #include "xgrad/optim/clip.hpp"
 #include "xgrad/optim/optimizers.hpp"
-#include "xgrad/optim/tasks.hpp"
 #include "xgrad/optim/transform.hpp"
 
-namespace xgrad::optim {
+namespace xgrad::learn {
 
-/// Options of unroll, meta_value_and_grad and meta_train.
+/// Options of unroll_optimizer, meta_value_and_grad and meta_train.
 struct MetaOptions {
   int unroll = 20;             ///< T: inner steps per meta-gradient (the truncation)
   int horizon = 100;           ///< K: inner steps of a trajectory before a new task is sampled
@@ -71,7 +72,8 @@ T stop_tree(const T& t) {
 }
 }  // namespace detail
 
-/// What unroll returns: the meta-loss (traced when the optimizer's weights are) and where the trajectory stands.
+/// What unroll_optimizer returns: the meta-loss (traced when the optimizer's weights are) and where the trajectory
+/// stands.
 template <class X, class S>
 struct Unrolled {
   Tensor meta_loss;  ///< sum_t w_t * mean_i f_i(x_t) over the unroll's steps
@@ -84,13 +86,14 @@ struct Unrolled {
 /// {u, state} = opt.update(g, state, x), x = x + u, meta_loss += w * mean_i f_i(x). Differentiable in whatever `opt`
 /// captured (its weights) and, with second_order, through the gradients too.
 template <class Opt, Task T, class X, class S>
-Unrolled<X, S> unroll(const Opt& opt, const T& task, X x, S state, int first, int steps, const MetaOptions& o = {}) {
+Unrolled<X, S> unroll_optimizer(const Opt& opt, const T& task, X x, S state, int first, int steps,
+                                const MetaOptions& o = {}) {
   const auto total = [&task](const X& p) { return total_loss(task, p); };
   Tensor meta(0.0);
   for (int t = 0; t < steps; ++t) {
     const X g = o.second_order ? grad(total)(x) : grad(total)(detail::stop_tree(x));
     auto [u, next] = opt.update(g, state, x);
-    x = apply_updates(x, u);
+    x = optim::apply_updates(x, u);
     state = std::move(next);
     const double w = o.weight ? o.weight(first + t + 1) : 1.0;
     if (w != 0.0) meta = meta + w * mean(task.losses(x));
@@ -113,7 +116,7 @@ template <class Phi, class MakeOpt, Task T, class X, class S>
 MetaGradient<Phi, X, S> meta_value_and_grad(const Phi& phi, const MakeOpt& make_opt, const T& task, const X& x,
                                             const S& state, int first, int steps, const MetaOptions& o = {}) {
   auto f = [&](const Phi& p) {
-    auto r = unroll(make_opt(p), task, detail::stop_tree(x), detail::stop_tree(state), first, steps, o);
+    auto r = unroll_optimizer(make_opt(p), task, detail::stop_tree(x), detail::stop_tree(state), first, steps, o);
     return std::pair<Tensor, std::pair<X, S>>(r.meta_loss, {std::move(r.params), std::move(r.state)});
   };
   auto [value, aux, g] = value_and_grad_aux(f)(phi);
@@ -142,10 +145,10 @@ template <class Phi, class MakeOpt, TaskDistribution D>
 MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, random::Key key,
                            const MetaOptions& o = {}) {
   if (o.unroll <= 0 || o.horizon <= 0 || o.steps < 0 || o.meta_batch <= 0)
-    throw ValueError("xgrad::optim::meta_train: unroll, horizon and meta_batch must be positive and steps "
+    throw ValueError("xgrad::learn::meta_train: unroll, horizon and meta_batch must be positive and steps "
                      "non-negative");
   const auto start = std::chrono::steady_clock::now();
-  auto outer = chain(clip_by_global_norm(o.max_grad_norm), adam(o.learning_rate));
+  auto outer = optim::chain(optim::clip_by_global_norm(o.max_grad_norm), optim::adam(o.learning_rate));
   auto outer_state = outer.init(phi);
   MetaResult<Phi> result;
   using TaskT = decltype(dist.sample(key));
@@ -185,7 +188,7 @@ MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, rand
       const double loss = r.meta_loss.item();
       all_sum += loss;
       Trajectory& tr = trajectories[k];
-      if (std::isfinite(loss) && detail::all_finite(r.grad) && detail::all_finite(r.params)) {
+      if (std::isfinite(loss) && flat::all_finite(r.grad) && flat::all_finite(r.params)) {
         finite.push_back(std::move(r.grad));
         loss_sum += loss;
         tr.x = std::move(r.params);
@@ -219,7 +222,7 @@ MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, rand
         g = tree::map([scale](const auto& leaf) { return Array(tree::leaf_value(leaf) * scale); }, g);
       }
       auto [u, s] = outer.update(g, outer_state, phi);
-      phi = apply_updates(phi, u);
+      phi = optim::apply_updates(phi, u);
       outer_state = std::move(s);
       interval_sum += loss;
       ++interval_n;
@@ -241,4 +244,4 @@ MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, rand
   return result;
 }
 
-}  // namespace xgrad::optim
+}  // namespace xgrad::learn

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 #include <xgrad/core/archive.hpp>
+#include <xgrad/learn/learn.hpp>
 
 #include "optim/common.hpp"
 
@@ -30,9 +31,9 @@ bool same_values(const Array& a, const Array& b, double tol = 0.0) {
 }  // namespace
 
 TEST_CASE("learned: log_sign preprocessing follows the paper's formula") {
-  const opt::LearnedOptions o{.preprocess = opt::Preprocess::log_sign, .k = 10.0};
+  const learn::LearnedOptions o{.preprocess = learn::Preprocess::log_sign, .k = 10.0};
   const Tensor g = reshape(Tensor(Array{1.0, -std::exp(-5.0), 1e-6, -2e-5, 0.0}), {5, 1});
-  const Array f = opt::detail::preprocess(g, o).value();
+  const Array f = learn::detail::preprocess(g, o).value();
   REQUIRE(f.shape() == std::vector<std::size_t>{5, 2});
   CHECK(f(0, 0) == doctest::Approx(0.0));
   CHECK(f(0, 1) == 1.0);
@@ -44,21 +45,21 @@ TEST_CASE("learned: log_sign preprocessing follows the paper's formula") {
   CHECK(f(4, 0) == doctest::Approx(-1.0));
   CHECK(f(4, 1) == 0.0);
   // Differentiable in g, with finite derivatives also at 0.
-  const Tensor d = grad([&](const Tensor& x) { return sum(opt::detail::preprocess(x, o)); })(g);
+  const Tensor d = grad([&](const Tensor& x) { return sum(learn::detail::preprocess(x, o)); })(g);
   for (double v : d.value()) CHECK(std::isfinite(v));
   CHECK(at(d, 0) == doctest::Approx(0.1));                 // d(log|g|/k)/dg = 1/(k g), the sign is constant
   CHECK(at(d, 2) == doctest::Approx(std::exp(10.0)));      // d(e^k g)/dg
-  const opt::LearnedOptions none{.preprocess = opt::Preprocess::none};
-  CHECK(same_values(opt::detail::preprocess(g, none).value(), g.value()));
+  const learn::LearnedOptions none{.preprocess = learn::Preprocess::none};
+  CHECK(same_values(learn::detail::preprocess(g, none).value(), g.value()));
 }
 
 TEST_CASE("learned: lstm_optimizer is a transform over any pytree, coordinatewise") {
-  const opt::LearnedOptions o{};
-  const auto phi = opt::init_lstm_optimizer(random::key(3), o, {.hidden = 6, .layers = 2});
+  const learn::LearnedOptions o{};
+  const auto phi = learn::init_lstm_optimizer(random::key(3), o, {.hidden = 6, .layers = 2});
   CHECK(tree::repr(phi) ==
         "LstmOptimizerParams(layers=[LstmLayer(w=f64[8,24], b=f64[24]), LstmLayer(w=f64[12,24], b=f64[24])], "
         "w_out=f64[6,1], b_out=f64[1])");
-  const auto lstm = opt::lstm_optimizer(phi, o);
+  const auto lstm = learn::lstm_optimizer(phi, o);
   static_assert(opt::is_transform_v<std::remove_cvref_t<decltype(lstm)>>);
 
   const Model g = model_grads();
@@ -67,7 +68,7 @@ TEST_CASE("learned: lstm_optimizer is a transform over any pytree, coordinatewis
   CHECK(s.carry[1].h.shape() == Shape{7, 6});
   auto [u, s1] = lstm.update(g, s, g);
   static_assert(std::is_same_v<decltype(u), Model>);
-  static_assert(std::is_same_v<decltype(s1), opt::LstmOptimizerState>);
+  static_assert(std::is_same_v<decltype(s1), learn::LstmOptimizerState>);
   CHECK(u.w.shape() == Shape{2, 2});
   CHECK(u.b.shape() == Shape{3});
   CHECK(u.tag == 5);
@@ -93,15 +94,15 @@ TEST_CASE("learned: lstm_optimizer is a transform over any pytree, coordinatewis
 
   // Misuse: a state for another number of coordinates.
   CHECK_THROWS_AS(lstm.update(one, s, one), ShapeError);
-  CHECK_THROWS_AS(opt::lstm_optimizer(phi, {.preprocess = opt::Preprocess::none}), ShapeError);
+  CHECK_THROWS_AS(learn::lstm_optimizer(phi, {.preprocess = learn::Preprocess::none}), ShapeError);
 }
 
 TEST_CASE("learned: the update is differentiable with respect to phi") {
-  const opt::LearnedOptions o{.output_scale = 0.5};
-  const auto phi = opt::init_lstm_optimizer(random::key(4), o, {.hidden = 3, .layers = 2});
+  const learn::LearnedOptions o{.output_scale = 0.5};
+  const auto phi = learn::init_lstm_optimizer(random::key(4), o, {.hidden = 3, .layers = 2});
   const Tensor g(Array{0.3, -1.2, 2e-6});
-  auto f = [&](const opt::LstmOptimizerParams& p) {
-    auto t = opt::lstm_optimizer(p, o);
+  auto f = [&](const learn::LstmOptimizerParams& p) {
+    auto t = learn::lstm_optimizer(p, o);
     auto s = t.init(g);
     auto r1 = t.update(g, s, g);
     auto r2 = t.update(g * 0.5, r1.state, g);
@@ -124,11 +125,11 @@ TEST_CASE("learned: the update is differentiable with respect to phi") {
 }
 
 TEST_CASE("learned: mlp_optimizer keeps momentum averages and is a transform") {
-  for (auto pre : {opt::Preprocess::none, opt::Preprocess::log_sign}) {
-    const opt::LearnedOptions o{.preprocess = pre};
-    const auto phi = opt::init_mlp_optimizer(random::key(5), o, {.hidden = 4, .decays = {0.5, 0.9}});
-    CHECK(phi.w1.shape() == Shape{pre == opt::Preprocess::none ? 3u : 6u, 4});
-    const auto mlp = opt::mlp_optimizer(phi, o);
+  for (auto pre : {learn::Preprocess::none, learn::Preprocess::log_sign}) {
+    const learn::LearnedOptions o{.preprocess = pre};
+    const auto phi = learn::init_mlp_optimizer(random::key(5), o, {.hidden = 4, .decays = {0.5, 0.9}});
+    CHECK(phi.w1.shape() == Shape{pre == learn::Preprocess::none ? 3u : 6u, 4});
+    const auto mlp = learn::mlp_optimizer(phi, o);
     const Model g = model_grads();
     auto s = mlp.init(g);
     CHECK(s.m.shape() == Shape{7, 2});
@@ -145,23 +146,23 @@ TEST_CASE("learned: mlp_optimizer keeps momentum averages and is a transform") {
 }
 
 TEST_CASE("learned: trained weights survive tree::save / tree::load") {
-  const opt::LearnedOptions o{};
-  const auto phi = opt::init_lstm_optimizer(random::key(6), o, {.hidden = 5});
+  const learn::LearnedOptions o{};
+  const auto phi = learn::init_lstm_optimizer(random::key(6), o, {.hidden = 5});
   const std::string file = "test_learned_lstm.npz";
   tree::save(file, phi);
-  const auto back = tree::load(file, opt::init_lstm_optimizer(random::key(7), o, {.hidden = 5}));
+  const auto back = tree::load(file, learn::init_lstm_optimizer(random::key(7), o, {.hidden = 5}));
   const auto a = tree::leaves<Array>(phi), b = tree::leaves<Array>(back);
   REQUIRE(a.size() == b.size());
   for (std::size_t i = 0; i < a.size(); ++i) CHECK(same_values(a[i], b[i]));
   CHECK(tree::paths(phi)[0] == "layers[0].w");
   const Tensor g(Array{0.1, -3.0});
-  auto t1 = opt::lstm_optimizer(phi, o), t2 = opt::lstm_optimizer(back, o);
+  auto t1 = learn::lstm_optimizer(phi, o), t2 = learn::lstm_optimizer(back, o);
   CHECK(same_values(t1.update(g, t1.init(g), g).updates.value(), t2.update(g, t2.init(g), g).updates.value()));
   // A file for another shape is refused, naming the mismatch.
-  CHECK_THROWS_AS(tree::load(file, opt::init_lstm_optimizer(random::key(7), o, {.hidden = 4})), ValueError);
-  const auto mphi = opt::init_mlp_optimizer(random::key(8));
+  CHECK_THROWS_AS(tree::load(file, learn::init_lstm_optimizer(random::key(7), o, {.hidden = 4})), ValueError);
+  const auto mphi = learn::init_mlp_optimizer(random::key(8));
   tree::save(file, mphi);
-  const auto mback = tree::load(file, opt::init_mlp_optimizer(random::key(9)));
+  const auto mback = tree::load(file, learn::init_mlp_optimizer(random::key(9)));
   CHECK(same_values(mback.w1.value(), mphi.w1.value()));
   std::remove(file.c_str());
 }

@@ -5,16 +5,17 @@
 #include <string>
 #include <vector>
 
+#include <xgrad/learn/learn.hpp>
+
 #include "optim/common.hpp"
 
 using namespace xgrad;
 using namespace xgrad::testing;
-namespace opt = xgrad::optim;
 
 namespace {
-using Phi = opt::LstmOptimizerParams;
-const opt::LearnedOptions kOpts{.output_scale = 0.3};
-auto make_lstm = [](const Phi& p) { return opt::lstm_optimizer(p, kOpts); };
+using Phi = learn::LstmOptimizerParams;
+const learn::LearnedOptions kOpts{.output_scale = 0.3};
+auto make_lstm = [](const Phi& p) { return learn::lstm_optimizer(p, kOpts); };
 
 // phi + e * v, leaf by leaf.
 Phi axpy(const Phi& phi, double e, const Phi& v) {
@@ -35,12 +36,12 @@ double central(const auto& f, const Phi& phi, const Phi& v, double h) {
 
 // A tiny setting: 2 problems of dimension 3, a 2-layer LSTM with 3 units, 4 steps from step 2 of the trajectory.
 struct Tiny {
-  opt::QuadraticTask task = opt::Quadratics{.dim = 3, .batch = 2, .init_stddev = 0.5}.sample(random::key(11));
-  Phi phi = opt::init_lstm_optimizer(random::key(12), kOpts, {.hidden = 3, .layers = 2});
+  learn::QuadraticTask task = learn::Quadratics{.dim = 3, .batch = 2, .init_stddev = 0.5}.sample(random::key(11));
+  Phi phi = learn::init_lstm_optimizer(random::key(12), kOpts, {.hidden = 3, .layers = 2});
   Tensor x = task.init();
-  opt::LstmOptimizerState state = make_lstm(phi).init(x);
+  learn::LstmOptimizerState state = make_lstm(phi).init(x);
   Tiny() {  // start mid-trajectory, with a nonzero optimizer state
-    auto r = opt::unroll(make_lstm(phi), task, x, state, 0, 2);
+    auto r = learn::unroll_optimizer(make_lstm(phi), task, x, state, 0, 2);
     x = r.params;
     state = r.state;
   }
@@ -49,11 +50,11 @@ struct Tiny {
 
 TEST_CASE("meta: exact meta-gradient (second_order) matches finite differences of the meta-loss") {
   Tiny s;
-  const opt::MetaOptions o{.second_order = true, .weight = [](int t) { return 0.5 + 0.25 * t; }};
+  const learn::MetaOptions o{.second_order = true, .weight = [](int t) { return 0.5 + 0.25 * t; }};
   auto meta_loss = [&](const Phi& p) {
-    return opt::unroll(make_lstm(p), s.task, s.x, s.state, 2, 4, o).meta_loss.item();
+    return learn::unroll_optimizer(make_lstm(p), s.task, s.x, s.state, 2, 4, o).meta_loss.item();
   };
-  const auto r = opt::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 2, 4, o);
+  const auto r = learn::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 2, 4, o);
   CHECK(r.meta_loss.item() == doctest::Approx(meta_loss(s.phi)).epsilon(1e-13));
   for (std::uint32_t seed = 0; seed < 4; ++seed) {
     const Phi v = direction(s.phi, seed);
@@ -61,14 +62,14 @@ TEST_CASE("meta: exact meta-gradient (second_order) matches finite differences o
     CHECK(vdot(r.grad, v).item() == doctest::Approx(fd).epsilon(1e-6));
   }
   // The trajectory's new point is the unroll's, as constants.
-  const auto plain = opt::unroll(make_lstm(s.phi), s.task, s.x, s.state, 2, 4, o);
+  const auto plain = learn::unroll_optimizer(make_lstm(s.phi), s.task, s.x, s.state, 2, 4, o);
   CHECK(sum(square(r.params - plain.params)).item() == doctest::Approx(0.0));
   CHECK(!r.params.is_traced());
 }
 
 TEST_CASE("meta: first-order meta-gradient matches its definition (inner gradients replayed as constants)") {
   Tiny s;
-  const opt::MetaOptions first{.second_order = false}, exact{.second_order = true};
+  const learn::MetaOptions first{.second_order = false}, exact{.second_order = true};
   const int T = 4;
   // Record the inner gradients of the run at phi.
   std::vector<Tensor> recorded;
@@ -77,7 +78,7 @@ TEST_CASE("meta: first-order meta-gradient matches its definition (inner gradien
     Tensor x = s.x;
     auto st = s.state;
     for (int t = 0; t < T; ++t) {
-      recorded.push_back(grad([&](const Tensor& y) { return opt::total_loss(s.task, y); })(x));
+      recorded.push_back(grad([&](const Tensor& y) { return learn::total_loss(s.task, y); })(x));
       auto [u, n] = lstm.update(recorded.back(), st, x);
       x = x + u;
       st = n;
@@ -96,8 +97,8 @@ TEST_CASE("meta: first-order meta-gradient matches its definition (inner gradien
     }
     return total.item();
   };
-  const auto r = opt::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 0, T, first);
-  const auto re = opt::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 0, T, exact);
+  const auto r = learn::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 0, T, first);
+  const auto re = learn::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 0, T, exact);
   CHECK(r.meta_loss.item() == doctest::Approx(replayed(s.phi)).epsilon(1e-13));
   CHECK(re.meta_loss.item() == doctest::Approx(r.meta_loss.item()).epsilon(1e-13));  // same forward
   for (std::uint32_t seed = 0; seed < 4; ++seed) {
@@ -111,28 +112,29 @@ TEST_CASE("meta: first-order meta-gradient matches its definition (inner gradien
 
 TEST_CASE("meta: the weights select the losses of the meta-loss") {
   Tiny s;
-  const opt::MetaOptions last_only{.weight = [](int t) { return t == 5 ? 1.0 : 0.0; }};
-  const auto r = opt::unroll(make_lstm(s.phi), s.task, s.x, s.state, 2, 3, last_only);
+  const learn::MetaOptions last_only{.weight = [](int t) { return t == 5 ? 1.0 : 0.0; }};
+  const auto r = learn::unroll_optimizer(make_lstm(s.phi), s.task, s.x, s.state, 2, 3, last_only);
   CHECK(r.meta_loss.item() == doctest::Approx(mean(s.task.losses(r.params)).item()).epsilon(1e-14));
-  const auto all = opt::unroll(make_lstm(s.phi), s.task, s.x, s.state, 2, 3);
+  const auto all = learn::unroll_optimizer(make_lstm(s.phi), s.task, s.x, s.state, 2, 3);
   CHECK(all.meta_loss.item() > r.meta_loss.item());
 }
 
 TEST_CASE("meta: a short meta-training run reduces the meta-loss; the tape is released") {
-  const opt::Quadratics dist{.dim = 5, .batch = 8};
-  const opt::LearnedOptions o{.output_scale = 0.1};
-  auto make = [o](const Phi& p) { return opt::lstm_optimizer(p, o); };
-  const Phi phi0 = opt::init_lstm_optimizer(random::key(1), o, {.hidden = 8, .layers = 2});
+  const learn::Quadratics dist{.dim = 5, .batch = 8};
+  const learn::LearnedOptions o{.output_scale = 0.1};
+  auto make = [o](const Phi& p) { return learn::lstm_optimizer(p, o); };
+  const Phi phi0 = learn::init_lstm_optimizer(random::key(1), o, {.hidden = 8, .layers = 2});
   const auto held_out = dist.sample(random::key(99));
   auto evaluate = [&](const Phi& p) {
     auto lstm = make(p);
-    return opt::unroll(lstm, held_out, held_out.init(), lstm.init(held_out.init()), 0, 20).meta_loss.item();
+    return learn::unroll_optimizer(lstm, held_out, held_out.init(), lstm.init(held_out.init()), 0, 20)
+        .meta_loss.item();
   };
   std::ostringstream log;
   const std::size_t tape_before = ad::tape_size();
-  const auto result = opt::meta_train(phi0, make, dist, random::key(2),
-                                      {.unroll = 5, .horizon = 20, .steps = 40, .learning_rate = 0.01,
-                                       .print_every = 20, .progress = &log});
+  const auto result = learn::meta_train(phi0, make, dist, random::key(2),
+                                        {.unroll = 5, .horizon = 20, .steps = 40, .learning_rate = 0.01,
+                                         .print_every = 20, .progress = &log});
   CHECK(ad::tape_size() == tape_before);
   CHECK(result.meta_losses.size() == 40);
   CHECK(result.skipped == 0);
@@ -149,14 +151,14 @@ TEST_CASE("meta: a short meta-training run reduces the meta-loss; the tape is re
 }
 
 TEST_CASE("meta: a meta-batch on 1, 2 and 4 threads gives the same weights bit for bit") {
-  const opt::Quadratics dist{.dim = 4, .batch = 3};
-  const opt::LearnedOptions o{.output_scale = 0.1};
-  auto make = [o](const Phi& p) { return opt::lstm_optimizer(p, o); };
-  const Phi phi0 = opt::init_lstm_optimizer(random::key(5), o, {.hidden = 4, .layers = 2});
+  const learn::Quadratics dist{.dim = 4, .batch = 3};
+  const learn::LearnedOptions o{.output_scale = 0.1};
+  auto make = [o](const Phi& p) { return learn::lstm_optimizer(p, o); };
+  const Phi phi0 = learn::init_lstm_optimizer(random::key(5), o, {.hidden = 4, .layers = 2});
   auto train = [&](std::size_t threads) {
-    return opt::meta_train(phi0, make, dist, random::key(6),
-                           {.unroll = 3, .horizon = 6, .steps = 4, .learning_rate = 0.01, .meta_batch = 4,
-                            .threads = threads});
+    return learn::meta_train(phi0, make, dist, random::key(6),
+                             {.unroll = 3, .horizon = 6, .steps = 4, .learning_rate = 0.01, .meta_batch = 4,
+                              .threads = threads});
   };
   const auto one = train(1);
   CHECK(one.tasks == 4 + 4);  // every trajectory restarts once after 6 inner steps
@@ -172,7 +174,7 @@ TEST_CASE("meta: a meta-batch on 1, 2 and 4 threads gives the same weights bit f
   auto single = [&](std::uint32_t n) {
     const auto task = dist.sample(random::fold_in(random::key(6), n));
     const auto x = task.init();
-    return opt::meta_value_and_grad(phi0, make, task, x, make(phi0).init(x), 0, 3, {.unroll = 3, .horizon = 6});
+    return learn::meta_value_and_grad(phi0, make, task, x, make(phi0).init(x), 0, 3, {.unroll = 3, .horizon = 6});
   };
   double mean_loss = 0.0;
   for (std::uint32_t n = 0; n < 4; ++n) mean_loss += single(n).meta_loss.item() / 4;
@@ -180,16 +182,16 @@ TEST_CASE("meta: a meta-batch on 1, 2 and 4 threads gives the same weights bit f
 }
 
 TEST_CASE("meta: the MLP optimizer meta-trains through the same code") {
-  const opt::LearnedOptions o{.output_scale = 0.1};
-  using MPhi = opt::MlpOptimizerParams;
-  auto make = [o](const MPhi& p) { return opt::mlp_optimizer(p, o); };
-  const auto task = opt::Quadratics{.dim = 3, .batch = 2, .init_stddev = 0.5}.sample(random::key(3));
-  const MPhi phi = opt::init_mlp_optimizer(random::key(4), o, {.hidden = 4});
-  const opt::MetaOptions exact{.second_order = true};
+  const learn::LearnedOptions o{.output_scale = 0.1};
+  using MPhi = learn::MlpOptimizerParams;
+  auto make = [o](const MPhi& p) { return learn::mlp_optimizer(p, o); };
+  const auto task = learn::Quadratics{.dim = 3, .batch = 2, .init_stddev = 0.5}.sample(random::key(3));
+  const MPhi phi = learn::init_mlp_optimizer(random::key(4), o, {.hidden = 4});
+  const learn::MetaOptions exact{.second_order = true};
   const auto s0 = make(phi).init(task.init());
-  const auto r = opt::meta_value_and_grad(phi, make, task, task.init(), s0, 0, 3, exact);
+  const auto r = learn::meta_value_and_grad(phi, make, task, task.init(), s0, 0, 3, exact);
   auto meta_loss = [&](const MPhi& p) {
-    return opt::unroll(make(p), task, task.init(), s0, 0, 3, exact).meta_loss.item();
+    return learn::unroll_optimizer(make(p), task, task.init(), s0, 0, 3, exact).meta_loss.item();
   };
   const double h = 1e-6;
   const Tensor v = reshape(Tensor(Array{1.0, -1.0, 0.5, 2.0}), {4, 1});
@@ -201,9 +203,9 @@ TEST_CASE("meta: the MLP optimizer meta-trains through the same code") {
 }
 
 TEST_CASE("meta: misuse is reported") {
-  const Phi phi = opt::init_lstm_optimizer(random::key(1), {}, {.hidden = 2, .layers = 1});
-  auto make = [](const Phi& p) { return opt::lstm_optimizer(p); };
-  CHECK_THROWS_AS(opt::meta_train(phi, make, opt::Quadratics{}, random::key(0), {.unroll = 0}), ValueError);
-  CHECK_THROWS_AS(opt::meta_train(phi, make, opt::Quadratics{}, random::key(0), {.meta_batch = 0}), ValueError);
-  CHECK_THROWS_AS(opt::Quadratics{.dim = 0}.sample(random::key(0)), ValueError);
+  const Phi phi = learn::init_lstm_optimizer(random::key(1), {}, {.hidden = 2, .layers = 1});
+  auto make = [](const Phi& p) { return learn::lstm_optimizer(p); };
+  CHECK_THROWS_AS(learn::meta_train(phi, make, learn::Quadratics{}, random::key(0), {.unroll = 0}), ValueError);
+  CHECK_THROWS_AS(learn::meta_train(phi, make, learn::Quadratics{}, random::key(0), {.meta_batch = 0}), ValueError);
+  CHECK_THROWS_AS(learn::Quadratics{.dim = 0}.sample(random::key(0)), ValueError);
 }
