@@ -34,18 +34,6 @@ struct Hash {
   void add(int v) { bytes(&v, sizeof v); }
 };
 
-const char* ls_name(opt::LineSearchKind k) {
-  switch (k) {
-    case opt::LineSearchKind::zoom: return "zoom";
-    case opt::LineSearchKind::backtracking: return "backtracking";
-    case opt::LineSearchKind::more_thuente: return "more_thuente";
-    case opt::LineSearchKind::hager_zhang: return "hager_zhang";
-  }
-  return "?";
-}
-constexpr opt::LineSearchKind all_kinds[] = {opt::LineSearchKind::zoom, opt::LineSearchKind::backtracking,
-                                             opt::LineSearchKind::more_thuente, opt::LineSearchKind::hager_zhang};
-
 // One run: `solver` on f from x0 with extra args; prints the line.
 template <class Solver, class F, class... Args>
 void trace(const char* solver_name, const std::string& variant, const std::string& problem, Solver solver, const F& f,
@@ -80,21 +68,21 @@ void all_solvers(const std::string& problem, double tol, const F& f, const Tenso
     trace("GradientDescent", "accelerated", problem,
           opt::GradientDescent{.maxiter = 2000, .tol = tol, .acceleration = true}, f, x0, args...);
   }
-  for (auto k : all_kinds)
-    trace("LBFGS", ls_name(k), problem, opt::LBFGS{.maxiter = 500, .tol = tol, .linesearch = k}, f, x0, args...);
+  for (auto k : opt::all_line_search_kinds)
+    trace("LBFGS", opt::to_string(k), problem, opt::LBFGS{.maxiter = 500, .tol = tol, .linesearch = k}, f, x0, args...);
   if (n <= 1000)
-    for (auto k : all_kinds)
-      trace("BFGS", ls_name(k), problem, opt::BFGS{.maxiter = 500, .tol = tol, .linesearch = k}, f, x0, args...);
-  for (auto k : all_kinds)
-    trace("NonlinearCG", ls_name(k), problem, opt::NonlinearCG{.maxiter = 2000, .tol = tol, .linesearch = k}, f, x0,
+    for (auto k : opt::all_line_search_kinds)
+      trace("BFGS", opt::to_string(k), problem, opt::BFGS{.maxiter = 500, .tol = tol, .linesearch = k}, f, x0, args...);
+  for (auto k : opt::all_line_search_kinds)
+    trace("NonlinearCG", opt::to_string(k), problem, opt::NonlinearCG{.maxiter = 2000, .tol = tol, .linesearch = k}, f, x0,
           args...);
   for (auto [m, name] : {std::pair{opt::NonlinearCGMethod::fletcher_reeves, "zoom/fletcher_reeves"},
                          std::pair{opt::NonlinearCGMethod::hestenes_stiefel, "zoom/hestenes_stiefel"},
                          std::pair{opt::NonlinearCGMethod::dai_yuan, "zoom/dai_yuan"}})
     trace("NonlinearCG", name, problem,
           opt::NonlinearCG{.maxiter = 2000, .tol = tol, .method = m, .powell_restart = true}, f, x0, args...);
-  for (auto k : all_kinds)
-    trace("NewtonCG", ls_name(k), problem, opt::NewtonCG{.maxiter = 500, .tol = tol, .linesearch = k}, f, x0, args...);
+  for (auto k : opt::all_line_search_kinds)
+    trace("NewtonCG", opt::to_string(k), problem, opt::NewtonCG{.maxiter = 500, .tol = tol, .linesearch = k}, f, x0, args...);
 }
 
 template <class LS>

@@ -19,17 +19,6 @@ namespace opt = xgrad::optim;
 namespace {
 
 constexpr double mgh_tol = 1e-6;  // scripts/mgh_scipy.py's TOL
-constexpr opt::LineSearchKind kinds[] = {opt::LineSearchKind::zoom, opt::LineSearchKind::backtracking,
-                                         opt::LineSearchKind::more_thuente, opt::LineSearchKind::hager_zhang};
-const char* kind_name(opt::LineSearchKind k) {
-  switch (k) {
-    case opt::LineSearchKind::zoom: return "zoom";
-    case opt::LineSearchKind::backtracking: return "backtracking";
-    case opt::LineSearchKind::more_thuente: return "more_thuente";
-    case opt::LineSearchKind::hager_zhang: return "hager_zhang";
-  }
-  return "?";
-}
 bool print_table() { return std::getenv("XGRAD_MGH_TABLE") != nullptr; }
 
 bool solved(const MGHProblem& p, double f) {
@@ -48,7 +37,7 @@ struct Totals {
 template <class Solver>
 std::vector<int> run_all(Solver solver, const char* name) {
   std::vector<int> counts;
-  for (auto kind : kinds) {
+  for (auto kind : opt::all_line_search_kinds) {
     solver.linesearch = kind;
     Totals t;
     for (const auto& p : mgh_problems()) {
@@ -57,7 +46,7 @@ std::vector<int> run_all(Solver solver, const char* name) {
       REQUIRE(static_cast<std::size_t>(ref.n) == p.x0.size());
       auto [x, s] = solver.run(std::cref(p), mgh::vec(p.x0));
       const bool ok = solved(p, s.value);
-      INFO(name << " / " << kind_name(kind) << " on " << p.number << " " << p.name << ": " << to_string(s.status)
+      INFO(name << " / " << opt::to_string(kind) << " on " << p.number << " " << p.name << ": " << to_string(s.status)
                 << " after " << s.iter_num << " iterations, f = " << s.value << ", ||g|| = " << s.error);
       CHECK(s.status != opt::Status::running);
       // converged by the gradient test only where a listed minimum is reached (ftol may stop anywhere: scipy's
@@ -73,14 +62,14 @@ std::vector<int> run_all(Solver solver, const char* name) {
       t.scipy_bfgs_nfev += ref.bfgs.nfev;
       if (print_table())
         std::printf("%-11s %-12s %2d %-25s f=%-13.6e iter=%-5d nfev=%-6d %-18s %-4s %s | scipy L-BFGS-B %5d BFGS %5d\n",
-                    name, kind_name(kind), p.number, p.name.c_str(), s.value, s.iter_num, s.num_fun_eval,
+                    name, opt::to_string(kind), p.number, p.name.c_str(), s.value, s.iter_num, s.num_fun_eval,
                     to_string(s.status).c_str(), to_string(s.converged_by).c_str(), ok ? "solved" : "-",
                     ref.lbfgsb.nfev, ref.bfgs.nfev);
     }
     if (print_table())
       std::printf("SUMMARY %-11s %-12s solved %2d/28 nfev %6d | scipy L-BFGS-B solved %2d nfev %5d, BFGS solved %2d "
                   "nfev %5d\n",
-                  name, kind_name(kind), t.solved, t.nfev, t.scipy_lbfgsb_solved, t.scipy_lbfgsb_nfev,
+                  name, opt::to_string(kind), t.solved, t.nfev, t.scipy_lbfgsb_solved, t.scipy_lbfgsb_nfev,
                   t.scipy_bfgs_solved, t.scipy_bfgs_nfev);
     counts.push_back(t.solved);
   }

@@ -54,6 +54,21 @@ enum class LineSearchKind {
   hager_zhang,   ///< HagerZhangLineSearch (Wolfe or approximate Wolfe, Hager & Zhang 2005)
 };
 
+/// Every LineSearchKind, in declaration order (for sweeps and tables).
+inline constexpr LineSearchKind all_line_search_kinds[] = {LineSearchKind::zoom, LineSearchKind::backtracking,
+                                                           LineSearchKind::more_thuente, LineSearchKind::hager_zhang};
+
+/// The enumerator's name: to_string(LineSearchKind::more_thuente) == "more_thuente".
+inline const char* to_string(LineSearchKind k) {
+  switch (k) {
+    case LineSearchKind::zoom: return "zoom";
+    case LineSearchKind::backtracking: return "backtracking";
+    case LineSearchKind::more_thuente: return "more_thuente";
+    case LineSearchKind::hager_zhang: return "hager_zhang";
+  }
+  return "unknown";
+}
+
 /// Which conditions a backtracking search enforces.
 enum class LineSearchCondition { armijo, wolfe, strong_wolfe };
 
