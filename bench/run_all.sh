@@ -11,7 +11,7 @@ cmake --preset "$PRESET" >/dev/null
 cmake --build --preset "$PRESET" --target xgrad_benchmarks
 out="build/$PRESET/bench/results"
 mkdir -p "$out"
-for b in overhead mlp matmul tape_memory implicit lbfgs meta; do
+for b in overhead mlp matmul tape_memory implicit lbfgs meta parallel; do
   echo "== bench_$b (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
   "build/$PRESET/bench/bench_$b" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
     --benchmark_enable_random_interleaving=true --benchmark_out="$out/bench_$b.json" --benchmark_out_format=json
