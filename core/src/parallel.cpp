@@ -92,6 +92,7 @@ class Pool {
         ++joined_;
       }
       job->work();
+      job.reset();  // the caller's reference is the last: the job (and any exception in it) dies on the caller's thread
       {
         std::lock_guard lock(m_);
         ++finished_;
