@@ -44,13 +44,17 @@ class Arena {
   }
   std::size_t begin() const { return first_; }
   std::size_t size() const { return n_; }  // one past the last node's index
+  std::size_t live() const { return live_; }  // nodes, not holes
   Node& operator[](std::size_t i) { return chunks_[i / chunk - base_][i % chunk]; }
   const Node& operator[](std::size_t i) const { return chunks_[i / chunk - base_][i % chunk]; }
   Node* slot() {  // storage for the next node; the caller constructs it, then calls commit()
     if (n_ == (base_ + chunks_.size()) * chunk) chunks_.push_back(std::allocator<Node>().allocate(chunk));
     return chunks_[n_ / chunk - base_] + n_ % chunk;
   }
-  void commit() { ++n_; }
+  void commit() {
+    ++n_;
+    ++live_;
+  }
   // Destroy the nodes [from, to): the top of the tape is popped, nodes below a live one become holes.
   void clear(std::size_t from, std::size_t to) {
     from = std::max(from, first_);
@@ -59,6 +63,7 @@ class Arena {
     for (std::size_t i = to; i-- > from;) {
       Node& n = (*this)[i];
       if (!n.serial) continue;
+      --live_;
       std::destroy_at(&n);
       ::new (static_cast<void*>(&n)) Node{};
     }
@@ -75,7 +80,10 @@ class Arena {
  private:
   void truncate(std::size_t size) {
     size = std::max(size, first_);
-    while (n_ > size) std::destroy_at(&(*this)[--n_]);
+    while (n_ > size) {
+      live_ -= (*this)[--n_].serial != 0;
+      std::destroy_at(&(*this)[n_]);
+    }
     while (n_ > first_ && !(*this)[n_ - 1].serial) std::destroy_at(&(*this)[--n_]);
     if (n_ > first_) return;
     // An empty tape starts again at index 0 and keeps its chunks for the next transform, up to the value cache's
@@ -93,6 +101,7 @@ class Arena {
   std::vector<Node*> chunks_;  // chunks_[k] holds the nodes [(base_ + k) * chunk, (base_ + k + 1) * chunk)
   std::size_t base_ = 0;
   std::size_t first_ = 0;  // index of the lowest node still constructed
+  std::size_t live_ = 0;   // constructed nodes that are not holes
   std::size_t n_ = 0;
 };
 
@@ -342,9 +351,7 @@ NoGrad::~NoGrad() { tape.recording = saved_; }
 
 std::size_t tape_size() {
   tape.reap_orphans();
-  std::size_t n = 0;  // nodes, not holes
-  for (std::size_t i = tape.nodes.begin(); i < tape.nodes.size(); ++i) n += tape.nodes[i].serial != 0;
-  return n;
+  return tape.nodes.live();
 }
 std::size_t live_levels() {
   tape.reap_orphans();
