@@ -38,7 +38,7 @@ template <class Init, class Update>
 struct Transform {
   Init init_fn;      ///< params -> state
   Update update_fn;  ///< (grads, state, params) -> Updated{updates, state}
-  const char* name = "optim::Transform::update";  ///< what error messages call it ("adam", "chain", ...)
+  const char* name = "optim::Transform::update";  ///< what error messages call it ("optim::adam.update", ...)
 
   /// The initial state for `params` (a pytree built from the parameters' shapes and, for some transforms, values).
   template <class P>
