@@ -9,6 +9,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 .PHONY: demo test fuzz bench asan tsan docs deps clean
 deps:
 	bash scripts/install-deps.sh
+	bash scripts/fetch-mnist.sh
 
 demo: deps
 	bash scripts/install-deps.sh gnuplot-nox

@@ -24,15 +24,18 @@
 #include <vector>
 #include <xgrad/xgrad.hpp>
 
+#include "../compare.hpp"
 #include "../data.hpp"
 #include "../plot.hpp"
 
 using namespace xgrad;  // Array, Tensor, random::, tree::
 namespace opt = xgrad::optim;
+using example::Run;
 
 namespace {
 
 constexpr int kSteps = 100;  // inner steps of every run (the horizon)
+const std::vector<int> kAt = {20, 50, kSteps};  // the steps the tables report
 const learn::LearnedOptions kLearnedOptions{.preprocess = learn::Preprocess::log_sign, .k = 10.0, .output_scale = 0.1};
 const learn::LstmShape kLstmShape{.hidden = 20, .layers = 2};
 const char* kParamsFile = "lstm_quadratic10.npz";
@@ -47,96 +50,15 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Mean, standard deviation and median of the losses of every task at one step (a row of loss_curves).
-struct Stats {
-  double mean = 0, sd = 0, median = 0;
-};
-Stats stats_at(const Array& curves, int step) {
-  const std::size_t m = curves.shape()[1];
-  std::vector<double> v(m);
-  for (std::size_t i = 0; i < m; ++i) v[i] = curves(std::size_t(step), i);
-  Stats s;
-  for (double x : v) s.mean += x / double(m);
-  for (double x : v) s.sd += (x - s.mean) * (x - s.mean) / double(m > 1 ? m - 1 : 1);
-  s.sd = std::sqrt(s.sd);
-  std::sort(v.begin(), v.end());
-  s.median = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
-  return s;
-}
-// The mean over tasks at every step.
-std::vector<double> mean_curve(const Array& curves) {
-  std::vector<double> out;
-  for (std::size_t k = 0; k < curves.shape()[0]; ++k) out.push_back(stats_at(curves, int(k)).mean);
-  return out;
-}
-
-// One optimizer's result on one task family.
-struct Run {
-  std::string name;
-  double lr = std::numeric_limits<double>::quiet_NaN();  // NaN for the learned optimizer
-  Array curves;                                           // (kSteps + 1, tasks)
-};
-
-// The losses of make(lr)'s runs on every task of a list, side by side: (kSteps + 1, problems of all tasks). The tasks
-// run on all cores (parallel::map keeps their order, so the figures do not depend on the number of threads).
-template <class Opt, class T>
-Array curves_on(const Opt& o, const std::vector<T>& tasks) {
-  const std::vector<Array> parts =
-      parallel::map(tasks.size(), [&](std::size_t i) { return learn::loss_curves(o, tasks[i], kSteps); });
-  std::size_t cols = 0;
-  for (const auto& p : parts) cols += p.shape()[1];
-  Array out = Array::from_shape({std::size_t(kSteps) + 1, cols});
-  std::size_t c0 = 0;
-  for (const auto& p : parts) {
-    for (std::size_t k = 0; k <= std::size_t(kSteps); ++k)
-      for (std::size_t j = 0; j < p.shape()[1]; ++j) out(k, c0 + j) = p(k, j);
-    c0 += p.shape()[1];
-  }
-  return out;
-}
-
-// The learning rate of make(lr) with the lowest mean loss at step kSteps on the sweep tasks (non-finite runs lose),
-// and the run of that rate on the test tasks.
-template <class Make, class T>
-Run tuned(const std::string& name, Make make, const std::vector<double>& lrs, const std::vector<T>& sweep_tasks,
-          const std::vector<T>& test_tasks) {
-  double best = std::numeric_limits<double>::infinity(), best_lr = lrs.front();
-  const std::vector<double> means = parallel::map(  // the sweep's rates side by side
-      lrs.size(), [&](std::size_t i) { return stats_at(curves_on(make(lrs[i]), sweep_tasks), kSteps).mean; });
-  for (std::size_t i = 0; i < lrs.size(); ++i) {
-    if (std::isfinite(means[i]) && means[i] < best) {
-      best = means[i];
-      best_lr = lrs[i];
-    }
-  }
-  if (best_lr == lrs.front() || best_lr == lrs.back())
-    std::printf("  note: %s's best learning rate %.3g is at the edge of the sweep\n", name.c_str(), best_lr);
-  return {name, best_lr, curves_on(make(best_lr), test_tasks)};
-}
-
-// Learning rates 10^(lo + i (hi - lo) / (n - 1)).
-std::vector<double> log_space(double lo, double hi, int n) {
-  std::vector<double> v;
-  for (int i = 0; i < n; ++i) v.push_back(std::pow(10.0, lo + (hi - lo) * i / (n - 1)));
-  return v;
-}
-
 // The four tuned baselines and the learned optimizer on lists of sweep and held-out tasks.
 template <class T>
 std::vector<Run> compare_on(const std::vector<T>& sweep_tasks, const std::vector<T>& test_tasks, int lrs_per_decade,
                             const learn::LstmOptimizerParams& phi, const learn::MlpOptimizerParams* mlp) {
-  const auto lrs = log_space(-4.0, 1.0, 5 * lrs_per_decade + 1);
-  std::vector<Run> runs;
-  runs.push_back(tuned("SGD", [](double lr) { return opt::sgd(lr); }, lrs, sweep_tasks, test_tasks));
-  runs.push_back(tuned("NAG", [](double lr) { return opt::sgd(lr, {.momentum = 0.9, .nesterov = true}); }, lrs,
-                       sweep_tasks, test_tasks));
-  runs.push_back(tuned("RMSprop", [](double lr) { return opt::rmsprop(lr); }, lrs, sweep_tasks, test_tasks));
-  runs.push_back(tuned("Adam", [](double lr) { return opt::adam(lr); }, lrs, sweep_tasks, test_tasks));
-  runs.push_back({"LSTM", std::numeric_limits<double>::quiet_NaN(),
-                  curves_on(learn::lstm_optimizer(phi, kLearnedOptions), test_tasks)});
+  std::vector<Run> runs =
+      example::tuned_baselines(sweep_tasks, test_tasks, example::log_space(-4.0, 1.0, 5 * lrs_per_decade + 1), kSteps);
+  runs.push_back({"LSTM", NAN, example::curves_on(learn::lstm_optimizer(phi, kLearnedOptions), test_tasks, kSteps).curves});
   if (mlp)
-    runs.push_back({"MLP", std::numeric_limits<double>::quiet_NaN(),
-                    curves_on(learn::mlp_optimizer(*mlp, kLearnedOptions), test_tasks)});
+    runs.push_back({"MLP", NAN, example::curves_on(learn::mlp_optimizer(*mlp, kLearnedOptions), test_tasks, kSteps).curves});
   return runs;
 }
 
@@ -149,60 +71,6 @@ std::vector<Run> compare(const D& family, std::size_t sweep_tasks, std::size_t t
   test_dist.batch = test_tasks;
   return compare_on(std::vector{sweep_dist.sample(kSweepKey)}, std::vector{test_dist.sample(kTestKey)},
                     lrs_per_decade, phi, mlp);
-}
-
-// Prints the table of one family and returns true when the LSTM has the lowest mean loss at step kSteps.
-bool report(const std::string& title, const std::vector<Run>& runs) {
-  std::printf("\n%s (%zu held-out tasks): loss mean ± sd [median]\n", title.c_str(), runs[0].curves.shape()[1]);
-  std::printf("  %-8s %9s  %-32s %-32s %-32s\n", "", "lr", "step 20", "step 50", "step 100");
-  for (const auto& r : runs) {
-    std::printf("  %-8s %9.3g", r.name.c_str(), r.lr);
-    for (int step : {20, 50, kSteps}) {
-      const Stats s = stats_at(r.curves, step);
-      char cell[64];
-      std::snprintf(cell, sizeof cell, "%.3g ± %.3g [%.3g]", s.mean, s.sd, s.median);
-      std::printf("  %-32s", cell);
-    }
-    std::printf("\n");
-  }
-  double learned = std::numeric_limits<double>::quiet_NaN();
-  for (const auto& r : runs)
-    if (r.name == "LSTM") learned = stats_at(r.curves, kSteps).mean;
-  bool best = std::isfinite(learned);
-  for (const auto& r : runs)  // the tuned baselines are the runs with a learning rate
-    if (std::isfinite(r.lr)) best = best && learned < stats_at(r.curves, kSteps).mean;
-  std::printf("  the LSTM's mean loss at step %d is %s every tuned baseline's\n", kSteps, best ? "below" : "NOT below");
-  return best;
-}
-
-// Mean curves of a family as CSV: step, one column per optimizer.
-void write_curves(const std::string& file, const std::vector<Run>& runs) {
-  std::vector<std::string> header{"step"};
-  std::vector<std::vector<double>> cols(1);
-  for (int k = 0; k <= kSteps; ++k) cols[0].push_back(k);
-  for (const auto& r : runs) {
-    header.push_back(r.name);
-    cols.push_back(mean_curve(r.curves));
-  }
-  example::write_csv(file, header, cols);
-}
-
-// One row per (family, optimizer): tuned lr, mean / sd / median at steps 20, 50, 100.
-void write_summary(const std::string& file, const std::vector<std::pair<std::string, std::vector<Run>>>& families) {
-  std::ofstream out(file);
-  out << "family,optimizer,lr";
-  for (int step : {20, 50, kSteps}) out << ",mean" << step << ",sd" << step << ",median" << step;
-  out << "\n";
-  out.precision(6);
-  for (const auto& [family, runs] : families)
-    for (const auto& r : runs) {
-      out << family << "," << r.name << "," << r.lr;
-      for (int step : {20, 50, kSteps}) {
-        const Stats s = stats_at(r.curves, step);
-        out << "," << s.mean << "," << s.sd << "," << s.median;
-      }
-      out << "\n";
-    }
 }
 
 }  // namespace
@@ -311,14 +179,14 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, std::vector<Run>>> families;
   families.push_back(
       {"quadratic10", compare(learn::Quadratics{.dim = 10}, sweep_tasks, test_tasks, per_decade, phi, mlp_ptr)});
-  bool ok = report("10-D quadratics ||W x - y||^2, 100 steps", families.back().second);
+  bool ok = example::report("10-D quadratics ||W x - y||^2, 100 steps", families.back().second, kAt);
   if (!smoke) {
     families.push_back(
         {"quadratic20", compare(learn::Quadratics{.dim = 20}, sweep_tasks, test_tasks, per_decade, phi, mlp_ptr)});
-    report("generalisation: 20-D quadratics", families.back().second);
+    example::report("generalisation: 20-D quadratics", families.back().second, kAt);
     families.push_back({"ridge", compare(learn::RidgeRegressions{.dim = 10, .samples = 50}, sweep_tasks, test_tasks,
                                          per_decade, phi, mlp_ptr)});
-    report("generalisation: ridge regression (10 features, 50 samples, l2 = 0.1)", families.back().second);
+    example::report("generalisation: ridge regression (10 features, 50 samples, l2 = 0.1)", families.back().second, kAt);
     // An MLP 64-20-10 (tanh) from fresh weights on 128 random digits each: one problem per task, so fewer tasks.
     auto [pixels, labels] = example::split_xy(example::load_csv(example::data_path("digits.csv")));
     const learn::MlpClassification digits{.X = pixels / 16.0, .labels = labels, .classes = 10, .hidden = 20,
@@ -327,16 +195,16 @@ int main(int argc, char** argv) {
     for (std::uint32_t i = 0; i < 10; ++i) sweep_mlp.push_back(digits.sample(random::fold_in(kSweepKey, i)));
     for (std::uint32_t i = 0; i < 40; ++i) test_mlp.push_back(digits.sample(random::fold_in(kTestKey, i)));
     families.push_back({"mlp_digits", compare_on(sweep_mlp, test_mlp, 2, phi, mlp_ptr)});
-    report("generalisation: MLP 64-20-10 on 128 digits (cross-entropy)", families.back().second);
+    example::report("generalisation: MLP 64-20-10 on 128 digits (cross-entropy)", families.back().second, kAt);
 
     // 3. CSV and the picture.
-    write_summary("summary.csv", families);
+    example::write_summary("summary.csv", families, kAt);
     std::string plots = "set terminal pngcairo size 1400,1000; set output 'learned_optimizer.png'\n"
                         "set datafile separator ','; set grid; set logscale y; set xlabel 'step'\n"
                         "set termoption noenhanced; set key opaque box\n"
                         "set multiplot layout 2,2\n";
     for (const auto& [family, runs] : families) {
-      write_curves(family + ".csv", runs);
+      example::write_curves(family + ".csv", runs);
       plots += "set ylabel 'mean loss over held-out tasks'; set title '";
       plots += family;
       plots += "'\nplot for [i=2:5] '";

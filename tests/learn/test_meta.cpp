@@ -119,6 +119,50 @@ TEST_CASE("meta: the weights select the losses of the meta-loss") {
   CHECK(all.meta_loss.item() > r.meta_loss.item());
 }
 
+TEST_CASE("meta: a task with a minibatch per step: step k's gradient and loss use minibatch k") {
+  Array X = random::normal(random::key(1), {40, 3});
+  Array labels = xt::zeros<double>({40});
+  for (std::size_t i = 0; i < 40; ++i) labels(i) = double(i % 2);
+  const auto task = learn::MlpClassification{.X = X, .labels = labels, .classes = 2, .hidden = 3, .samples = 0,
+                                             .batch = 5}
+                        .sample(random::key(3));
+  const auto phi = learn::init_lstm_optimizer(random::key(4), {}, {.hidden = 4, .layers = 1});
+  const auto lstm = make_lstm(phi);
+  const auto w0 = task.init();
+  const auto r = learn::unroll_optimizer(lstm, task, w0, lstm.init(w0), 2, 3);
+  // By hand: from step 2, x_{k+1} = x_k + update(grad f^k(x_k)), meta-loss = f^3(x_3) + f^4(x_4) + f^5(x_5).
+  auto w = w0;
+  auto st = lstm.init(w0);
+  double total = 0.0;
+  for (int k = 2; k < 5; ++k) {
+    const auto g = grad([&](const learn::MlpWeights& p) { return sum(task.losses(p, k)); })(w);
+    auto [u, n] = lstm.update(g, st, w);
+    w = optim::apply_updates(w, u);
+    st = n;
+    total += task.losses(w, k + 1).item();
+  }
+  CHECK(r.meta_loss.item() == doctest::Approx(total).epsilon(1e-14));
+  CHECK(tree::ravel(r.params).first == tree::ravel(w).first);
+}
+
+TEST_CASE("meta: meta_train calls on_step after every outer step with the updated weights") {
+  const learn::Quadratics dist{.dim = 3, .batch = 2};
+  Tiny s;
+  std::vector<int> steps;
+  std::vector<double> losses;
+  Phi last = s.phi;
+  const auto r = learn::meta_train(s.phi, make_lstm, dist, random::key(5), {.unroll = 2, .horizon = 4, .steps = 5},
+                                   [&](int step, const Phi& p, double loss) {
+                                     steps.push_back(step);
+                                     losses.push_back(loss);
+                                     last = p;
+                                   });
+  CHECK(steps == std::vector<int>{1, 2, 3, 4, 5});
+  CHECK(losses == r.meta_losses);
+  CHECK(tree::ravel(last).first == tree::ravel(r.params).first);
+  CHECK(tree::ravel(last).first != tree::ravel(s.phi).first);
+}
+
 TEST_CASE("meta: a short meta-training run reduces the meta-loss; the tape is released") {
   const learn::Quadratics dist{.dim = 5, .batch = 8};
   const learn::LearnedOptions o{.output_scale = 0.1};

@@ -1,6 +1,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <utility>
+#include <vector>
+
+#include <xtensor-blas/xlinalg.hpp>
 
 #include <xgrad/learn/learn.hpp>
 
@@ -117,7 +121,9 @@ TEST_CASE("tasks: MLP classification on a data set, weights as a struct") {
   const learn::MlpClassification dist{.X = X, .labels = labels, .classes = 2, .hidden = 4, .samples = 30};
   const auto task = dist.sample(random::key(2));
   CHECK(task.X.shape() == Shape{30, 3});
-  CHECK(task.init().w1.shape() == Shape{3, 4});
+  REQUIRE(task.init().layers.size() == 2);
+  CHECK(task.init().layers[0].w.shape() == Shape{3, 4});
+  CHECK(task.init().layers[1].w.shape() == Shape{4, 2});
   CHECK(task.losses(task.init()).shape() == Shape{1});
   const Array c = learn::loss_curves(opt::adam(0.05), task, 50);
   CHECK(c(50, 0) < 0.3 * c(0, 0));
@@ -126,4 +132,93 @@ TEST_CASE("tasks: MLP classification on a data set, weights as a struct") {
   CHECK(std::isfinite(learn::loss_curves(lstm, task, 5)(5, 0)));
   labels(3) = 2.0;
   CHECK_THROWS_AS((learn::MlpClassification{.X = X, .labels = labels, .classes = 2}.sample(random::key(0))), ValueError);
+}
+
+namespace {
+// Two separable blobs in 3-D, labels 0 and 1 alternating.
+std::pair<Array, Array> blobs(std::size_t n) {
+  Array X = random::normal(random::key(1), {n, 3});
+  Array labels = xt::zeros<double>({n});
+  for (std::size_t i = 0; i < n; ++i) {
+    labels(i) = double(i % 2);
+    X(i, 0) += i % 2 ? 2.0 : -2.0;
+  }
+  return {X, labels};
+}
+// The mean cross-entropy of a one-hidden-layer sigmoid network on rows `rows` of (X, labels), in plain loops.
+double reference_loss(const learn::MlpWeights& w, const Array& X, const Array& labels, const std::vector<std::size_t>& rows) {
+  const Array &W1 = w.layers[0].w.value(), &b1 = w.layers[0].b.value(), &W2 = w.layers[1].w.value(),
+              &b2 = w.layers[1].b.value();
+  double total = 0;
+  for (std::size_t r : rows) {
+    std::vector<double> h(W1.shape()[1]), z(W2.shape()[1]);
+    for (std::size_t j = 0; j < h.size(); ++j) {
+      double a = b1(j);
+      for (std::size_t i = 0; i < 3; ++i) a += X(r, i) * W1(i, j);
+      h[j] = 1.0 / (1.0 + std::exp(-a));
+    }
+    double m = -1e300;
+    for (std::size_t k = 0; k < z.size(); ++k) {
+      z[k] = b2(k);
+      for (std::size_t j = 0; j < h.size(); ++j) z[k] += h[j] * W2(j, k);
+      m = std::max(m, z[k]);
+    }
+    double lse = 0;
+    for (double v : z) lse += std::exp(v - m);
+    total += m + std::log(lse) - z[std::size_t(labels(r))];
+  }
+  return total / double(rows.size());
+}
+}  // namespace
+
+TEST_CASE("tasks: MLP classification with a fresh minibatch per step, deeper networks, other activations") {
+  const auto [X, labels] = blobs(50);
+  const learn::MlpClassification dist{.X = X, .labels = labels, .classes = 2, .hidden = 4, .samples = 0,
+                                      .activation = learn::Activation::sigmoid, .batch = 8};
+  const auto task = dist.sample(random::key(2));
+  static_assert(learn::Task<learn::MlpTask>);
+  CHECK(task.X.shape() == Shape{50, 3});  // samples = 0: all rows, in order
+  CHECK(xt::all(xt::equal(task.X.value(), X)));
+  const auto w = task.init();
+  // Step k's loss is the loss on the first `batch` rows of permutation(fold_in(minibatch_key, k)).
+  for (int k : {0, 1, 7}) {
+    const auto order = random::permutation(random::fold_in(task.minibatch_key, std::uint32_t(k)), 50);
+    const std::vector<std::size_t> rows(order.begin(), order.begin() + 8);
+    CHECK(task.losses(w, k).item() == doctest::Approx(reference_loss(w, X, labels, rows)).epsilon(1e-13));
+    CHECK(learn::losses_at(task, w, k).item() == task.losses(w, k).item());  // regenerated, not stored
+  }
+  CHECK(task.losses(w, 0).item() != task.losses(w, 1).item());
+  std::vector<std::size_t> all(50);
+  for (std::size_t i = 0; i < 50; ++i) all[i] = i;
+  CHECK(task.losses(w).item() == doctest::Approx(reference_loss(w, X, labels, all)).epsilon(1e-13));
+  // A batch of 0 (or at least the rows) sees every row at every step.
+  auto full = dist;
+  full.batch = 0;
+  CHECK(full.sample(random::key(2)).losses(w, 3).item() == doctest::Approx(task.losses(w).item()).epsilon(1e-15));
+  // Tasks without steps ignore the step.
+  const auto q = learn::Quadratics{.dim = 3, .batch = 2}.sample(random::key(0));
+  CHECK(xt::all(xt::equal(learn::losses_at(q, q.init(), 5).value(), q.losses(q.init()).value())));
+
+  // Layers: the first layers' weights do not depend on the depth (same keys), every layer has its shape.
+  auto deep = dist;
+  deep.layers = 2;
+  deep.activation = learn::Activation::relu;
+  const auto d = deep.sample(random::key(2));
+  REQUIRE(d.init().layers.size() == 3);
+  CHECK(d.init().layers[1].w.shape() == Shape{4, 4});
+  CHECK(d.init().layers[2].w.shape() == Shape{4, 2});
+  CHECK(xt::all(xt::equal(d.init().layers[0].w.value(), w.layers[0].w.value())));
+  const Tensor x0 = Tensor(Array(xt::view(X, xt::range(0, 1), xt::all())));
+  const Array h1 = xt::maximum(xt::linalg::dot(x0.value(), d.init().layers[0].w.value()), 0.0);
+  const Array h2 = xt::maximum(xt::linalg::dot(h1, d.init().layers[1].w.value()), 0.0);
+  const Array logits = xt::linalg::dot(h2, d.init().layers[2].w.value());
+  CHECK(xt::allclose(learn::mlp_logits(d.init(), x0, learn::Activation::relu).value(), logits, 1e-14, 1e-14));
+
+  // optimize: the loss curves of loss_curves and the final weights, which have the loss of its last row.
+  const auto r = learn::optimize(opt::adam(0.05), task, 30);
+  CHECK(xt::all(xt::equal(r.losses, learn::loss_curves(opt::adam(0.05), task, 30))));
+  CHECK(r.losses(30, 0) == task.losses(r.params, 30).item());
+  CHECK(task.losses(r.params).item() < 0.5 * task.losses(w).item());
+  CHECK_THROWS_AS((learn::MlpClassification{.X = X, .labels = labels, .classes = 2, .layers = 0}.sample(random::key(0))),
+                  ValueError);
 }

@@ -21,11 +21,13 @@
 // inner gradient's own backward sweep: Hessian-vector products of f appear in the meta-gradient).
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cmath>
 #include <cstdio>
 #include <functional>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -82,21 +84,23 @@ struct Unrolled {
 };
 
 /// `steps` inner steps of `opt` on `task` from (x, state), the first of them being step `first` + 1 of its trajectory
-/// (for the weights). Each step: g = grad sum_i f_i(x) (at stop_gradient(x) unless o.second_order),
-/// {u, state} = opt.update(g, state, x), x = x + u, meta_loss += w * mean_i f_i(x). Differentiable in whatever `opt`
+/// (for the weights and the task's minibatches). Step k: g = grad sum_i f_i^k(x_k) (at stop_gradient(x_k) unless
+/// o.second_order; f^k = losses_at(task, ., k)), {u, state} = opt.update(g, state, x_k), x_{k+1} = x_k + u,
+/// meta_loss += w_{k+1} * mean_i f_i^{k+1}(x_{k+1}). Differentiable in whatever `opt`
 /// captured (its weights) and, with second_order, through the gradients too.
 template <class Opt, Task T, class X, class S>
 Unrolled<X, S> unroll_optimizer(const Opt& opt, const T& task, X x, S state, int first, int steps,
                                 const MetaOptions& o = {}) {
-  const auto total = [&task](const X& p) { return total_loss(task, p); };
   Tensor meta(0.0);
   for (int t = 0; t < steps; ++t) {
+    const int k = first + t;  // x is x_k
+    const auto total = [&task, k](const X& p) { return total_loss(task, p, k); };
     const X g = o.second_order ? grad(total)(x) : grad(total)(detail::stop_tree(x));
     auto [u, next] = opt.update(g, state, x);
     x = optim::apply_updates(x, u);
     state = std::move(next);
-    const double w = o.weight ? o.weight(first + t + 1) : 1.0;
-    if (w != 0.0) meta = meta + w * mean(task.losses(x));
+    const double w = o.weight ? o.weight(k + 1) : 1.0;
+    if (w != 0.0) meta = meta + w * mean(losses_at(task, x, k + 1));
   }
   return {meta, std::move(x), std::move(state)};
 }
@@ -141,9 +145,13 @@ struct MetaResult {
 /// a step with none left is skipped. With o.progress set, prints every o.print_every steps:
 ///   meta-step   40/500  meta-loss 1.234e+01  elapsed 3.2 s  12.5 steps/s
 /// (the meta-loss is the mean over the steps since the previous line).
-template <class Phi, class MakeOpt, TaskDistribution D>
+///
+/// `on_step(step, phi, meta_loss)`, when given, is called after every outer step (1-based) with the updated weights
+/// and the step's mean meta-loss (NaN when the step was skipped): the place for validation, checkpoints
+/// (tree::save) and progress plots.
+template <class Phi, class MakeOpt, TaskDistribution D, class OnStep = std::nullptr_t>
 MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, random::Key key,
-                           const MetaOptions& o = {}) {
+                           const MetaOptions& o = {}, const OnStep& on_step = nullptr) {
   if (o.unroll <= 0 || o.horizon <= 0 || o.steps < 0 || o.meta_batch <= 0)
     throw ValueError("xgrad::learn::meta_train: unroll, horizon and meta_batch must be positive and steps "
                      "non-negative");
@@ -228,6 +236,7 @@ MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, rand
       ++interval_n;
     }
     result.meta_losses.push_back(loss);
+    if constexpr (!std::is_null_pointer_v<OnStep>) on_step(step, static_cast<const Phi&>(phi), count > 0 ? loss : NAN);
     if (o.progress && o.print_every > 0 && (step % o.print_every == 0 || step == o.steps)) {
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       char line[160];

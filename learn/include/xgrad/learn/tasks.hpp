@@ -19,7 +19,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "xgrad/ad/elementwise.hpp"
 #include "xgrad/ad/linalg.hpp"
@@ -33,12 +35,16 @@
 
 namespace xgrad::learn {
 
-/// A task: starting parameters and per-problem losses (a 1-D Tensor).
+/// A task: starting parameters and per-problem losses (a 1-D Tensor). A task whose objective changes from step to
+/// step (a fresh minibatch per inner step) has `losses(params, step)` instead: the losses the optimizer sees at
+/// step k (k = 0 at init()). Call either kind through losses_at.
 template <class T>
-concept Task = requires(const T& t) {
-  t.init();
-  { t.losses(t.init()) } -> std::convertible_to<Tensor>;
-};
+concept Task = requires(const T& t) { t.init(); } &&
+               (requires(const T& t) {
+                 { t.losses(t.init()) } -> std::convertible_to<Tensor>;
+               } || requires(const T& t, int step) {
+                 { t.losses(t.init(), step) } -> std::convertible_to<Tensor>;
+               });
 
 /// A distribution of tasks, sampled from a PRNG key.
 template <class D>
@@ -46,10 +52,19 @@ concept TaskDistribution = requires(const D& d, random::Key k) {
   { d.sample(k) } -> Task;
 };
 
-/// The sum of a task's losses: the objective whose gradient a (coordinatewise) optimizer follows.
+/// A task's losses at inner step `step`: losses(params, step) where the task has it, else losses(params).
 template <Task T, class P>
-Tensor total_loss(const T& task, const P& params) {
-  return sum(task.losses(params));
+Tensor losses_at(const T& task, const P& params, int step) {
+  if constexpr (requires { task.losses(params, step); })
+    return task.losses(params, step);
+  else
+    return task.losses(params);
+}
+
+/// The sum of a task's losses at step `step`: the objective whose gradient a (coordinatewise) optimizer follows.
+template <Task T, class P>
+Tensor total_loss(const T& task, const P& params, int step = 0) {
+  return sum(losses_at(task, params, step));
 }
 
 namespace detail {
@@ -187,84 +202,145 @@ struct LogisticRegressions {
   }
 };
 
-/// Weights of the small classifier of MlpTask: logits = tanh(X w1 + b1) w2 + b2.
-struct MlpWeights {
-  Tensor w1;  ///< (features, hidden)
-  Tensor b1;  ///< (hidden)
-  Tensor w2;  ///< (hidden, classes)
-  Tensor b2;  ///< (classes)
+/// The hidden units' nonlinearity of an MLP task.
+enum class Activation { tanh, sigmoid, relu };
+
+/// One dense layer y = x w + b.
+struct DenseLayer {
+  Tensor w;  ///< (inputs, outputs)
+  Tensor b;  ///< (outputs)
 };
 
-/// One problem: a one-hidden-layer tanh MLP from fresh LeCun-normal weights (biases 0) on a random subset of a data
-/// set, loss the mean softmax cross-entropy. The parameters are a pytree (MlpWeights), not a batch of rows: a task is
-/// one problem and losses() has one element.
+/// Weights of the classifier of MlpTask: hidden layers, then the linear read-out to the logits.
+struct MlpWeights {
+  std::vector<DenseLayer> layers;  ///< the hidden layers in order, the read-out last
+};
+
+/// The logits of an MLP on the rows of X: act(... act(X w_1 + b_1) ...) w_L + b_L.
+inline Tensor mlp_logits(const MlpWeights& w, const Tensor& X, Activation activation) {
+  if (w.layers.empty()) throw ValueError("xgrad::learn::mlp_logits: the weights have no layers");
+  Tensor h = X;
+  for (std::size_t l = 0; l + 1 < w.layers.size(); ++l) {
+    const Tensor z = linear(h, w.layers[l].w, w.layers[l].b);
+    h = activation == Activation::tanh ? tanh(z) : activation == Activation::sigmoid ? sigmoid(z) : relu(z);
+  }
+  return linear(h, w.layers.back().w, w.layers.back().b);
+}
+
+/// One problem: an MLP from fresh LeCun-normal weights (biases 0) on rows of a data set, loss the mean softmax
+/// cross-entropy. The parameters are a pytree (MlpWeights), not a batch of rows: a task is one problem and its losses
+/// have one element. With `batch` = 0 every step sees all the task's rows; otherwise step k sees `batch` distinct rows
+/// drawn from fold_in(minibatch_key, k) (the paper's fresh minibatch per step, regenerated from the key, not stored).
 struct MlpTask {
-  Tensor X;       ///< (samples, features)
-  Tensor Y;       ///< (samples, classes): one-hot labels
-  MlpWeights w0;  ///< the starting weights
+  Tensor X;                 ///< (samples, features): the task's rows
+  Tensor Y;                 ///< (samples, classes): one-hot labels
+  MlpWeights w0;            ///< the starting weights
+  Activation activation = Activation::tanh;  ///< the hidden units' nonlinearity
+  std::size_t batch = 0;    ///< rows per step (0: all)
+  random::Key minibatch_key{};  ///< the minibatches' key
   MlpWeights init() const { return w0; }
+  /// The loss on all the task's rows.
   Tensor losses(const MlpWeights& w) const {
-    const Tensor logits = matmul(tanh(matmul(X, w.w1) + w.b1), w.w2) + w.b2;
-    return reshape(mean(softmax_cross_entropy(logits, Y)), {1});
+    return reshape(mean(softmax_cross_entropy(mlp_logits(w, X, activation), Y)), {1});
+  }
+  /// The loss on step `step`'s minibatch.
+  Tensor losses(const MlpWeights& w, int step) const {
+    const std::size_t rows = X.shape()[0];
+    if (batch == 0 || batch >= rows) return losses(w);
+    const auto order = random::permutation(random::fold_in(minibatch_key, static_cast<std::uint32_t>(step)), rows);
+    const Array& x = X.value();
+    const Array& y = Y.value();
+    const std::size_t features = x.shape()[1], classes = y.shape()[1];
+    Array xb = Array::from_shape({batch, features}), yb = Array::from_shape({batch, classes});
+    for (std::size_t i = 0; i < batch; ++i) {
+      std::copy_n(x.data() + order[i] * features, features, xb.data() + i * features);
+      std::copy_n(y.data() + order[i] * classes, classes, yb.data() + i * classes);
+    }
+    return reshape(mean(softmax_cross_entropy(mlp_logits(w, Tensor(std::move(xb)), activation), Tensor(std::move(yb)))),
+                   {1});
   }
 };
 
 /// The distribution of MlpTask over a data set given as a (rows, features) matrix and integer labels 0..classes-1
-/// (for instance examples/data/digits.csv with the pixels scaled to [0, 1]): a task draws `samples` distinct rows
-/// and fresh weights from its key.
+/// (for instance examples/data/digits.csv with the pixels scaled to [0, 1], or MNIST): a task draws `samples`
+/// distinct rows (0: all rows, in their order) from fold_in(key, 0), the weights of layer l from fold_in(key, 1 + l),
+/// and its minibatches (`batch` > 0) from fold_in(key, 100).
 struct MlpClassification {
   Array X;                  ///< (rows, features)
   Array labels;             ///< (rows): integers 0..classes-1
   std::size_t classes = 10; ///< number of classes
-  std::size_t hidden = 20;  ///< hidden units
-  std::size_t samples = 128;  ///< rows per task
+  std::size_t hidden = 20;  ///< units of each hidden layer
+  std::size_t samples = 128;  ///< rows per task (0: all)
+  std::size_t layers = 1;   ///< hidden layers
+  Activation activation = Activation::tanh;  ///< the hidden units' nonlinearity
+  std::size_t batch = 0;    ///< rows per inner step (0: all the task's rows at every step)
   MlpTask sample(random::Key key) const {
     if (X.dimension() != 2 || labels.dimension() != 1 || labels.size() != X.shape()[0])
       throw ShapeError("xgrad::learn::MlpClassification: X must be (rows, features) and labels (rows), got " +
                        shape_str(shape_of(X)) + " and " + shape_str(shape_of(labels)));
     detail::check_positive(hidden, "hidden");
     detail::check_positive(classes, "classes");
-    const std::size_t rows = X.shape()[0], features = X.shape()[1], n = std::min(samples, rows);
-    const auto order = random::permutation(random::fold_in(key, 0), rows);
+    detail::check_positive(layers, "layers");
+    const std::size_t rows = X.shape()[0], features = X.shape()[1];
+    const std::size_t n = samples == 0 ? rows : std::min(samples, rows);
+    std::vector<std::size_t> order(rows);
+    if (samples == 0)
+      for (std::size_t i = 0; i < rows; ++i) order[i] = i;
+    else
+      order = random::permutation(random::fold_in(key, 0), rows);
     Array Xs = Array::from_shape({n, features}), Y = xt::zeros<double>({n, classes});
     for (std::size_t i = 0; i < n; ++i) {
-      for (std::size_t j = 0; j < features; ++j) Xs(i, j) = X(order[i], j);
+      std::copy_n(X.data() + order[i] * features, features, Xs.data() + i * features);
       const double c = labels(order[i]);
       if (!(c >= 0.0 && c < double(classes) && c == std::floor(c)))
         throw ValueError("xgrad::learn::MlpClassification: label " + std::to_string(c) + " is not in 0.." +
                          std::to_string(classes - 1));
       Y(i, static_cast<std::size_t>(c)) = 1.0;
     }
-    MlpWeights w{Tensor(random::normal(random::fold_in(key, 1), {features, hidden}, 0.0,
-                                       1.0 / std::sqrt(static_cast<double>(features)))),
-                 Tensor(Array(xt::zeros<double>({hidden}))),
-                 Tensor(random::normal(random::fold_in(key, 2), {hidden, classes}, 0.0,
-                                       1.0 / std::sqrt(static_cast<double>(hidden)))),
-                 Tensor(Array(xt::zeros<double>({classes})))};
-    return {Tensor(std::move(Xs)), Tensor(std::move(Y)), std::move(w)};
+    MlpWeights w;
+    for (std::size_t l = 0; l <= layers; ++l) {
+      const std::size_t in = l == 0 ? features : hidden, out = l == layers ? classes : hidden;
+      w.layers.push_back({Tensor(random::normal(random::fold_in(key, static_cast<std::uint32_t>(1 + l)), {in, out},
+                                                0.0, 1.0 / std::sqrt(static_cast<double>(in)))),
+                          Tensor(Array(xt::zeros<double>({out})))});
+    }
+    return {Tensor(std::move(Xs)), Tensor(std::move(Y)), std::move(w), activation, batch, random::fold_in(key, 100)};
   }
 };
 
-/// The loss of every problem of `task` along `steps` steps of `opt` from task.init(): an Array of shape
-/// (steps + 1, problems), row k the losses after k steps. Nothing is recorded beyond each step's gradient.
+/// What optimize returns: the loss curves and the parameters after the last step.
+template <class P>
+struct Optimized {
+  Array losses;  ///< (steps + 1, problems): row k the losses after k steps
+  P params;      ///< the parameters after `steps` steps
+};
+
+/// `steps` steps of `opt` on `task` from task.init(), recording the loss of every problem at every step: row k of
+/// the losses is losses_at(task, x_k, k) (step k's minibatch). Nothing is recorded beyond each step's gradient.
 template <class Opt, Task T>
-Array loss_curves(const Opt& opt, const T& task, int steps) {
-  auto x = task.init();
+auto optimize(const Opt& opt, const T& task, int steps) {
+  using P = std::remove_cvref_t<decltype(task.init())>;
+  P x = task.init();
   auto state = opt.init(x);
-  const auto total = [&task](const auto& p) { return total_loss(task, p); };
-  Array first = task.losses(x).value();
+  Array first = losses_at(task, x, 0).value();
   const std::size_t m = first.size();
   Array out = Array::from_shape({static_cast<std::size_t>(steps) + 1, m});
   std::copy(first.begin(), first.end(), out.begin());
   for (int k = 1; k <= steps; ++k) {
-    auto g = grad(total)(x);
+    auto g = grad([&task, k](const P& p) { return total_loss(task, p, k - 1); })(x);
     auto [u, next] = opt.update(g, state, x);
     x = optim::apply_updates(x, u);
     state = std::move(next);
-    const Array f = task.losses(x).value();
+    const Array f = losses_at(task, x, k).value();
     std::copy(f.begin(), f.end(), out.begin() + static_cast<std::ptrdiff_t>(k * m));
   }
-  return out;
+  return Optimized<P>{std::move(out), std::move(x)};
+}
+
+/// The loss curves of optimize(opt, task, steps): an Array of shape (steps + 1, problems).
+template <class Opt, Task T>
+Array loss_curves(const Opt& opt, const T& task, int steps) {
+  return optimize(opt, task, steps).losses;
 }
 
 }  // namespace xgrad::learn
