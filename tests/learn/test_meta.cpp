@@ -145,6 +145,25 @@ TEST_CASE("meta: a task with a minibatch per step: step k's gradient and loss us
   CHECK(tree::ravel(r.params).first == tree::ravel(w).first);
 }
 
+TEST_CASE("meta: the checkpointed meta-gradient equals the full-tape one") {
+  Tiny s;
+  for (bool second : {false, true})
+    for (int every : {1, 4, 5, 7}) {  // 23 steps: segments of 1, 4, 5 and 7 steps, the last one shorter
+      CAPTURE(second);
+      CAPTURE(every);
+      const learn::MetaOptions full{.second_order = second}, cp{.second_order = second, .checkpoint_every = every};
+      const auto a = learn::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 1, 23, full);
+      const auto b = learn::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 1, 23, cp);
+      CHECK(b.meta_loss.item() == doctest::Approx(a.meta_loss.item()).epsilon(1e-13));
+      const Array ga = tree::ravel(a.grad).first, gb = tree::ravel(b.grad).first;
+      CHECK(double(xt::amax(xt::abs(ga - gb))()) <= 1e-10 * double(xt::amax(xt::abs(ga))()));
+      CHECK(tree::ravel(a.params).first == tree::ravel(b.params).first);
+      CHECK(tree::ravel(a.state).first == tree::ravel(b.state).first);
+    }
+  CHECK_THROWS_AS(learn::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 0, 3, {.checkpoint_every = -1}),
+                  ValueError);
+}
+
 TEST_CASE("meta: meta_train calls on_step after every outer step with the updated weights") {
   const learn::Quadratics dist{.dim = 3, .batch = 2};
   Tiny s;

@@ -27,6 +27,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -56,6 +57,12 @@ struct MetaOptions {
   std::ostream* progress = nullptr;   ///< where meta_train writes its progress lines; nullptr: silent
   int meta_batch = 1;                 ///< meta_train: trajectories per outer step; the meta-gradient is their mean
   std::size_t threads = 0;            ///< meta_train: threads for the meta-batch (0: parallel::default_threads())
+  /// meta_value_and_grad (and meta_train): with checkpoint_every = L > 0, the meta-gradient is computed in bounded
+  /// memory: the forward pass keeps only (x, state) every L steps, without a tape, and the backward pass recomputes
+  /// one segment of L steps at a time, last first. Same value and gradient; memory one segment's tape plus
+  /// unroll / L checkpoints (L ~ sqrt(unroll) makes it O(sqrt(unroll))), time about one more forward pass. 0: one
+  /// tape for the whole unroll.
+  int checkpoint_every = 0;
   /// meta_train across processes: sums a flat Array over them (dist::sum_over_ranks()); each process meta-trains on
   /// its own tasks (give each its own key) and phi takes the same step everywhere. Empty: this process alone.
   std::function<Array(Array)> sum_over_processes{};
@@ -114,11 +121,67 @@ struct MetaGradient {
   S state;           ///< the optimizer's state after the unroll (constants)
 };
 
+namespace detail {
+/// meta_value_and_grad with o.checkpoint_every = L: checkpoints of (x, state) every L steps in a forward pass without
+/// a tape, then, for the segments from last to first, the segment recomputed under vjp in (phi, x, state) and pulled
+/// back with the cotangents of its outputs (1 for its meta-loss, those of (x, state) from the segment after it).
+template <class Phi, class MakeOpt, Task T, class X, class S>
+MetaGradient<Phi, X, S> checkpointed_meta_value_and_grad(const Phi& phi, const MakeOpt& make_opt, const T& task,
+                                                         const X& x, const S& state, int first, int steps,
+                                                         const MetaOptions& o) {
+  const int L = o.checkpoint_every, segments = (steps + L - 1) / L;
+  std::vector<std::pair<X, S>> checkpoints;
+  checkpoints.reserve(static_cast<std::size_t>(segments));
+  X xk = stop_tree(x);
+  S sk = stop_tree(state);
+  double meta_loss = 0.0;
+  {
+    const auto opt = make_opt(stop_tree(phi));
+    for (int seg = 0; seg < segments; ++seg) {
+      const int begin = seg * L;
+      checkpoints.emplace_back(xk, sk);
+      auto r = unroll_optimizer(opt, task, std::move(xk), std::move(sk), first + begin, std::min(L, steps - begin), o);
+      meta_loss += r.meta_loss.item();
+      xk = std::move(r.params);
+      sk = std::move(r.state);
+    }
+  }
+  using In = std::tuple<Phi, X, S>;
+  using Out = std::tuple<Tensor, X, S>;
+  Phi g = zeros_tree(phi);
+  X gx = zeros_tree(xk);
+  S gs = zeros_tree(sk);
+  for (int seg = segments - 1; seg >= 0; --seg) {
+    const int begin = seg * L, n = std::min(L, steps - begin);
+    const auto segment = [&](const In& in) {
+      auto r = unroll_optimizer(make_opt(std::get<0>(in)), task, std::get<1>(in), std::get<2>(in), first + begin, n, o);
+      return Out(r.meta_loss, std::move(r.params), std::move(r.state));
+    };
+    auto [out, pullback] = vjp(segment, In(phi, checkpoints[static_cast<std::size_t>(seg)].first,
+                                           checkpoints[static_cast<std::size_t>(seg)].second));
+    const Tensor one(Array(xt::ones<double>(std::get<0>(out).shape())));
+    auto ct = pullback(Out(one, std::move(gx), std::move(gs)));
+    g = tree::map([](const auto& a, const auto& b) { return Tensor(tree::leaf_value(a) + tree::leaf_value(b)); }, g,
+                  std::get<0>(ct));
+    gx = std::move(std::get<1>(ct));
+    gs = std::move(std::get<2>(ct));
+    checkpoints.pop_back();  // the memory of a segment goes with it
+  }
+  return {Tensor(meta_loss), std::move(g), std::move(xk), std::move(sk)};
+}
+}  // namespace detail
+
 /// The meta-loss of one unroll of `steps` steps of make_opt(phi) on `task` from (x, state) and its gradient with
 /// respect to phi. x and state enter as constants (truncated backpropagation). `make_opt(phi)` builds the transform.
+/// With o.checkpoint_every > 0 the same in bounded memory (see MetaOptions::checkpoint_every).
 template <class Phi, class MakeOpt, Task T, class X, class S>
 MetaGradient<Phi, X, S> meta_value_and_grad(const Phi& phi, const MakeOpt& make_opt, const T& task, const X& x,
                                             const S& state, int first, int steps, const MetaOptions& o = {}) {
+  if (o.checkpoint_every < 0)
+    throw ValueError("xgrad::learn::meta_value_and_grad: checkpoint_every must be >= 0, got " +
+                     std::to_string(o.checkpoint_every));
+  if (o.checkpoint_every > 0 && o.checkpoint_every < steps)
+    return detail::checkpointed_meta_value_and_grad(phi, make_opt, task, x, state, first, steps, o);
   auto f = [&](const Phi& p) {
     auto r = unroll_optimizer(make_opt(p), task, detail::stop_tree(x), detail::stop_tree(state), first, steps, o);
     return std::pair<Tensor, std::pair<X, S>>(r.meta_loss, {std::move(r.params), std::move(r.state)});
