@@ -1,7 +1,8 @@
 #pragma once
 // xgrad::learn — learned optimizers (learned.hpp), their task distributions (tasks.hpp) and meta-training by truncated
-// backpropagation through unrolled optimization (meta.hpp) (issue 6; a module of its own since issue 14).
+// backpropagation through unrolled optimization (meta.hpp), or by evolution strategies (evolution_strategies.hpp) (issue 6; a module of its own since issue 14).
 // Dependency order: core <- ad <- optim <- learn.
+#include "xgrad/learn/evolution_strategies.hpp"
 #include "xgrad/learn/learned.hpp"
 #include "xgrad/learn/meta.hpp"
 #include "xgrad/learn/tasks.hpp"
