@@ -182,6 +182,31 @@ TEST_CASE("meta: meta_train calls on_step after every outer step with the update
   CHECK(tree::ravel(last).first != tree::ravel(s.phi).first);
 }
 
+TEST_CASE("meta: a run goes on from its result; the outer learning rate may be a schedule") {
+  const learn::Quadratics dist{.dim = 3, .batch = 2};
+  Tiny s;
+  std::vector<double> rates;  // the schedule is asked for the outer step numbers 0, 1, 2, ...
+  const learn::MetaOptions o{.unroll = 2, .horizon = 4, .steps = 3,
+                             .learning_rate = [&rates](int step) {
+                               rates.push_back(step);
+                               return Tensor(1e-3 / (1.0 + step));
+                             }};
+  const auto first = learn::meta_train(s.phi, make_lstm, dist, random::key(5), o);
+  std::vector<int> steps;
+  const auto more = learn::meta_train(first, make_lstm, dist, random::key(5), o,
+                                      [&](int step, const Phi&, double) { steps.push_back(step); });
+  CHECK(steps == std::vector<int>{4, 5, 6});
+  CHECK(more.meta_losses.size() == 6);
+  CHECK(more.tasks == 4);  // tasks 1, 2 in the first run (horizon 4 = two unrolls each), 3, 4 in the resumed one
+  CHECK(more.seconds >= first.seconds);
+  CHECK(rates == std::vector<double>{0, 1, 2, 3, 4, 5});
+  // The resumed run starts from the first run's weights and adam's moments: its first step equals the fourth step
+  // of one uninterrupted run fed the same meta-gradients, which the weights after 3 + 3 steps differ from.
+  CHECK(tree::ravel(more.params).first != tree::ravel(first.params).first);
+  const auto again = learn::meta_train(first, make_lstm, dist, random::key(5), o);
+  CHECK(tree::ravel(again.params).first == tree::ravel(more.params).first);  // deterministic from the result
+}
+
 TEST_CASE("meta: a short meta-training run reduces the meta-loss; the tape is released") {
   const learn::Quadratics dist{.dim = 5, .batch = 8};
   const learn::LearnedOptions o{.output_scale = 0.1};

@@ -49,7 +49,7 @@ struct MetaOptions {
   int unroll = 20;             ///< T: inner steps per meta-gradient (the truncation)
   int horizon = 100;           ///< K: inner steps of a trajectory before a new task is sampled
   int steps = 100;             ///< meta_train: outer updates of phi
-  double learning_rate = 1e-3; ///< outer adam's learning rate
+  optim::LearningRate learning_rate = 1e-3;  ///< outer adam's learning rate: a number or a schedule of the outer step
   double max_grad_norm = 1.0;  ///< the meta-gradient's global norm is clipped to this (infinity: no clipping)
   bool second_order = false;   ///< keep second derivatives through the inner gradients (exact); false: drop them
   std::function<double(int)> weight{};  ///< w_t for the loss after inner step t = 1..K of a trajectory; empty: 1
@@ -190,15 +190,33 @@ MetaGradient<Phi, X, S> meta_value_and_grad(const Phi& phi, const MakeOpt& make_
   return {value, std::move(g), std::move(aux.first), std::move(aux.second)};
 }
 
-/// What meta_train returns.
+namespace detail {
+/// meta_train's outer optimizer: adam after clipping the meta-gradient's global norm.
+inline auto meta_outer(const MetaOptions& o) {
+  return optim::chain(optim::clip_by_global_norm(o.max_grad_norm), optim::adam(o.learning_rate));
+}
+}  // namespace detail
+
+/// The state of meta_train's outer optimizer for weights of type Phi.
+template <class Phi>
+using MetaOuterState = decltype(detail::meta_outer(MetaOptions{}).init(std::declval<const Phi&>()));
+
+/// What meta_train returns; give it back to meta_train to go on where it stopped.
 template <class Phi>
 struct MetaResult {
   Phi params;                       ///< the trained weights
+  MetaOuterState<Phi> outer_state;  ///< the outer optimizer's state (adam's moments and step count)
   std::vector<double> meta_losses;  ///< the meta-loss of every outer step (per unroll, so it cycles with the horizon)
   int skipped = 0;                  ///< unrolls left out because their meta-loss or meta-gradient was not finite
   int tasks = 0;                    ///< tasks sampled
   double seconds = 0.0;             ///< wall time
 };
+
+namespace detail {
+template <class Phi, class MakeOpt, TaskDistribution D, class OnStep>
+MetaResult<Phi> meta_train_from(MetaResult<Phi> result, const MakeOpt& make_opt, const D& dist, random::Key key,
+                                const MetaOptions& o, const OnStep& on_step);
+}  // namespace detail
 
 /// Meta-train the weights phi of the optimizer make_opt(phi) on tasks from `dist` (task n drawn from
 /// fold_in(key, n)) for o.steps outer adam steps (see the top of this file). Each outer step advances o.meta_batch
@@ -215,13 +233,35 @@ struct MetaResult {
 template <class Phi, class MakeOpt, TaskDistribution D, class OnStep = std::nullptr_t>
 MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, random::Key key,
                            const MetaOptions& o = {}, const OnStep& on_step = nullptr) {
+  MetaResult<Phi> start;
+  start.outer_state = detail::meta_outer(o).init(phi);
+  start.params = std::move(phi);
+  return detail::meta_train_from(std::move(start), make_opt, dist, key, o, on_step);
+}
+
+/// Go on with a meta-training run for o.steps more outer steps: from its weights and outer optimizer state (adam's
+/// moments and step count, so a schedule goes on where it was), numbering steps and drawing tasks after those it
+/// has done; meta_losses, skipped and tasks accumulate. The trajectories in flight are not kept: the first unrolls
+/// start new tasks.
+template <class Phi, class MakeOpt, TaskDistribution D, class OnStep = std::nullptr_t>
+MetaResult<Phi> meta_train(MetaResult<Phi> previous, const MakeOpt& make_opt, const D& dist, random::Key key,
+                           const MetaOptions& o = {}, const OnStep& on_step = nullptr) {
+  return detail::meta_train_from(std::move(previous), make_opt, dist, key, o, on_step);
+}
+
+namespace detail {
+template <class Phi, class MakeOpt, TaskDistribution D, class OnStep>
+MetaResult<Phi> meta_train_from(MetaResult<Phi> result, const MakeOpt& make_opt, const D& dist, random::Key key,
+                                const MetaOptions& o, const OnStep& on_step) {
   if (o.unroll <= 0 || o.horizon <= 0 || o.steps < 0 || o.meta_batch <= 0)
     throw ValueError("xgrad::learn::meta_train: unroll, horizon and meta_batch must be positive and steps "
                      "non-negative");
   const auto start = std::chrono::steady_clock::now();
-  auto outer = optim::chain(optim::clip_by_global_norm(o.max_grad_norm), optim::adam(o.learning_rate));
-  auto outer_state = outer.init(phi);
-  MetaResult<Phi> result;
+  const double seconds_before = result.seconds;
+  auto outer = meta_outer(o);
+  Phi phi = std::move(result.params);
+  auto outer_state = std::move(result.outer_state);
+  const int first_step = static_cast<int>(result.meta_losses.size());
   using TaskT = decltype(dist.sample(key));
   using X = decltype(std::declval<const TaskT&>().init());
   using S = decltype(make_opt(phi).init(std::declval<const X&>()));
@@ -299,12 +339,13 @@ MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, rand
       ++interval_n;
     }
     result.meta_losses.push_back(loss);
-    if constexpr (!std::is_null_pointer_v<OnStep>) on_step(step, static_cast<const Phi&>(phi), count > 0 ? loss : NAN);
+    if constexpr (!std::is_null_pointer_v<OnStep>)
+      on_step(first_step + step, static_cast<const Phi&>(phi), count > 0 ? loss : NAN);
     if (o.progress && o.print_every > 0 && (step % o.print_every == 0 || step == o.steps)) {
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       char line[160];
-      std::snprintf(line, sizeof line, "meta-step %5d/%d  meta-loss %.4e  elapsed %.1f s  %.2f steps/s%s", step,
-                    o.steps, interval_n ? interval_sum / interval_n : NAN, elapsed, step / elapsed,
+      std::snprintf(line, sizeof line, "meta-step %5d/%d  meta-loss %.4e  elapsed %.1f s  %.2f steps/s%s",
+                    first_step + step, first_step + o.steps, interval_n ? interval_sum / interval_n : NAN, elapsed, step / elapsed,
                     result.skipped ? "  (skipped some non-finite steps)" : "");
       *o.progress << line << std::endl;
       interval_sum = 0.0;
@@ -312,8 +353,10 @@ MetaResult<Phi> meta_train(Phi phi, const MakeOpt& make_opt, const D& dist, rand
     }
   }
   result.params = std::move(phi);
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.outer_state = std::move(outer_state);
+  result.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
+}  // namespace detail
 
 }  // namespace xgrad::learn
