@@ -8,10 +8,7 @@
 //   xgrad::optim::GradientDescent solver{.maxiter = 1000, .tol = 1e-8};
 //   auto [params, state] = solver.run(f, x0, args...);
 //
-// `tol` measures the gradient's global Euclidean norm at the current parameters: state.error = ||grad f(params)||_2
-// over all leaves, and the status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol`
-// and `xtol` (scipy's, off by default) can also end a run converged; `stall_iterations` ends one that makes no progress
-// as Status::stalled (solver.hpp, the driver).
+// Stopping tests (`tol` on the global gradient norm, `ftol`, `xtol`, `stall_iterations`) and statuses: solver.hpp.
 #include <cmath>
 #include <utility>
 

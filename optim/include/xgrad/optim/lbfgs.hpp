@@ -15,10 +15,7 @@
 // The driver (solver.hpp) owns the loop and the stopping tests; this file holds the descent: the direction by the
 // global two-loop recursion (optim/src/lbfgs.cpp) and the history update.
 //
-// `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol` (scipy's, off
-// by default) can also end a run converged; `stall_iterations` ends one that makes no progress as Status::stalled
-// (solver.hpp, the driver).
+// Stopping tests (`tol` on the global gradient norm, `ftol`, `xtol`, `stall_iterations`) and statuses: solver.hpp.
 #include <limits>
 #include <utility>
 #include <vector>

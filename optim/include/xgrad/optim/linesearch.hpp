@@ -17,7 +17,8 @@
 // below f's rounding level, the approximate sufficient-decrease test of Hager & Zhang also accepts a step (see
 // `approx_eps`), and in that regime the zoom search brackets by the slope's sign and interpolates by the secant on
 // the slopes, since the values there are rounding noise; the Armijo-only backtracking search never uses it.
-// more_thuente.hpp and hager_zhang.hpp add two more searches with the same interface and conventions.
+// more_thuente.hpp and hager_zhang.hpp add two more searches with the same interface and conventions; search.hpp
+// holds the value a solver takes (`LineSearch`, any of the four). Their bodies are compiled once (optim/src).
 // `line_search(...)` runs any of them on a pytree objective.
 #include <algorithm>
 #include <cmath>

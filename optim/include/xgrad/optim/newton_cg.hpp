@@ -18,11 +18,8 @@
 // hvp(f, params, unravel(v), args...), so every inner product is global across the leaves. On a strongly convex
 // quadratic with max_forcing tiny (and max_cg_iter >= n) the first step is the exact Newton step: one iteration.
 //
-// `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol` (scipy's, off
-// by default) can also end a run converged; `stall_iterations` ends one that makes no progress as Status::stalled
-// (solver.hpp, the driver). (The inner CG tolerance is eta_k ||g||, not tol.)
-
+// Stopping tests (`tol` on the global gradient norm, `ftol`, `xtol`, `stall_iterations`) and statuses: solver.hpp.
+// The inner CG tolerance is eta_k ||g||, not tol.
 #include <algorithm>
 #include <cmath>
 

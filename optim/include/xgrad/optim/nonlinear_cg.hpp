@@ -20,11 +20,7 @@
 // Params may be any pytree; the directions live on the flat view (all leaves, tree::ravel order), so every inner
 // product is global across the leaves. Memory is O(n): good for large problems where LBFGS's history is too much.
 //
-// `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol` (scipy's, off
-// by default) can also end a run converged; `stall_iterations` ends one that makes no progress as Status::stalled
-// (solver.hpp, the driver).
-
+// Stopping tests (`tol` on the global gradient norm, `ftol`, `xtol`, `stall_iterations`) and statuses: solver.hpp.
 #include <algorithm>
 #include <cmath>
 

@@ -2,7 +2,12 @@
 // The solver driver, written once for every solver (GradientDescent, LBFGS, BFGS, NonlinearCG, NewtonCG,
 // TransformSolver). As in optimistix, the driver owns the loop: it evaluates f, tests convergence (gtol, ftol,
 // xtol, stall, maxiter, non-finite, unbounded), asks the solver for a step, records it in the state and calls the
-// callback. A solver is an options struct with its own state type and one or two hooks:
+// callback. `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves,
+// and the status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol`
+// (scipy's, off by default) can also end a run converged; `stall_iterations` ends one that makes no progress as
+// Status::stalled (detail::progress_tests). A solver never reports success it did not reach.
+//
+// A solver is an options struct with its own state type and one or two hooks:
 //
 //   XState<P> : SolverState<P> { what the idea needs }   // its state type (state_type<P>)
 //   void init(state, params) const;                      // optional: its own fields at the first point
