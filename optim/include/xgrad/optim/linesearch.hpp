@@ -31,6 +31,7 @@
 #include "xgrad/core/array.hpp"
 #include "xgrad/core/flat.hpp"
 #include "xgrad/core/tree.hpp"
+#include "xgrad/optim/flat_objective.hpp"
 
 namespace xgrad::optim {
 
@@ -73,18 +74,6 @@ inline const char* to_string(LineSearchKind k) {
 
 /// Which conditions a backtracking search enforces.
 enum class LineSearchCondition { armijo, wolfe, strong_wolfe };
-
-/// The objective seen through the flat view (core/flat.hpp): x (flat, tree::ravel order of `proto`) -> {f, flat
-/// gradient}, what a line search's `search` takes. Holds references to fun and args.
-template <class F, class P, class... Args>
-auto flat_objective(const F& fun, const P& proto, const Args&... args) {
-  auto unravel = tree::ravel(proto).second;
-  return [&fun, unravel, &args...](const Array& x) {
-    const P p = unravel(x);
-    auto [y, g] = value_and_grad(fun)(p, args...);
-    return std::pair<double, Array>(y.item(), flat::values(g));
-  };
-}
 
 /// A non-owning reference to a flat objective `x -> {f(x), grad f(x)}` (flat_objective's result, or any callable
 /// returning a pair-like {double, Array}). The searches take it instead of a template parameter so that their bodies

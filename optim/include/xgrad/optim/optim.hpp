@@ -9,6 +9,7 @@
 #include "xgrad/optim/combine.hpp"
 #include "xgrad/optim/conjugate_gradient.hpp"
 #include "xgrad/optim/curvature_pair.hpp"
+#include "xgrad/optim/flat_objective.hpp"
 #include "xgrad/optim/gradient_descent.hpp"
 #include "xgrad/optim/hager_zhang.hpp"
 #include "xgrad/optim/lbfgs.hpp"

@@ -30,6 +30,7 @@
 #include "xgrad/ad/transforms.hpp"
 #include "xgrad/core/flat.hpp"
 #include "xgrad/core/tree.hpp"
+#include "xgrad/optim/flat_objective.hpp"
 #include "xgrad/optim/linesearch.hpp"
 #include "xgrad/optim/search.hpp"
 #include "xgrad/optim/solver_state.hpp"
@@ -45,33 +46,12 @@ struct Direction {
   bool steepest = false; ///< d == -grad
 };
 
-/// One update()'s view of the problem at the current parameters: flat x, flat g, and f and its Hessian-vector
-/// products on the flat view. Callable as the flat objective `x -> {f, grad}` that the line searches take.
+/// One update()'s view of the problem: the objective on the flat view at the current parameters (flat x, f, its
+/// gradient and Hessian-vector products anywhere on the flat view) and the flat gradient g there.
 template <class F, class P, class... Args>
-struct Iterate {
-  const F& fun;                          ///< the objective on pytrees
-  const P& params;                       ///< the current parameters
-  std::tuple<const Args&...> args;       ///< its other arguments
-  decltype(tree::ravel(std::declval<const P&>())) raveled;  ///< flat params and the way back
-  Array g;                               ///< flat gradient at params
-
-  Iterate(const F& f, const P& p, const Args&... a)
-      : fun(f), params(p), args(a...), raveled(tree::ravel(p)), g() {}
-
-  /// Flat parameters.
-  const Array& x() const { return raveled.first; }
-  /// The pytree of flat v.
-  P unravel(const Array& v) const { return raveled.second(v); }
-  /// {f, flat grad f} at flat x.
-  std::pair<double, Array> operator()(const Array& x) const {
-    const P p = unravel(x);
-    auto [y, gr] = std::apply([&](const auto&... a) { return value_and_grad(fun)(p, a...); }, args);
-    return {y.item(), flat::values(gr)};
-  }
-  /// H v at params, flat (exact, reverse over reverse).
-  Array hvp(const Array& v) const {
-    return flat::values(std::apply([&](const auto&... a) { return xgrad::hvp(fun, params, unravel(v), a...); }, args));
-  }
+struct Iterate : FlatObjective<F, P, Args...> {
+  using FlatObjective<F, P, Args...>::FlatObjective;
+  Array g{};  ///< flat gradient at x()
 };
 
 namespace detail {
@@ -298,8 +278,9 @@ struct BoundSolver {
 
 }  // namespace xgrad::optim
 
-// The public interface of a solver X whose state for parameters P is State<P>, written once (a base class would do it too, but then `X{.maxiter = 100}`
-// warns under -Wextra, -Wmissing-field-initializers with GCC 12, in the users' code):
+// The public interface of a solver X whose state for parameters P is State<P>, written once (a base class would do
+// it too, but then `X{.maxiter = 100}` warns under -Wextra, -Wmissing-field-initializers with GCC 12, in the users'
+// code):
 //   init_state(f, params, args...)        the state at params (f and its gradient evaluated once)
 //   update(f, params, state, args...)     one iteration -> {params, state}
 //   run(f, init_params, args...)          iterate until the status is not running, maxiter, or the callback stops

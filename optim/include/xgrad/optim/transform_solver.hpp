@@ -66,10 +66,10 @@ struct TransformSolver {
     LineSearchResult r;
     r.stepsize = s.stepsize;  // kept when the step fails
     r.non_finite = true;
-    auto [updates, opt_state] = opt.update(s.grad, s.opt_state, it.params);
+    auto [updates, opt_state] = opt.update(s.grad, s.opt_state, it.params());
     const Array u = flat::values(updates);
     if (!flat::all_finite(u)) return r;
-    r.params = flat::values(apply_updates(it.params, updates));
+    r.params = flat::values(apply_updates(it.params(), updates));
     if (!flat::all_finite(r.params)) return r;  // finite updates can still overflow
     std::tie(r.value, r.grad) = it(r.params);
     ++s.num_fun_eval;
