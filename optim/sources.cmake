@@ -1,2 +1,6 @@
-# xgrad::optim — optax-style transforms, line searches, jaxopt-style solvers (issue 4).
-xgrad_module(optim DEPS xgrad::ad)
+# xgrad::optim — optax-style transforms (header-only: their types follow the parameters), and the solver layer:
+# the line searches, the quasi-Newton updates and the CG kernel work on flat Arrays and are compiled here once.
+xgrad_module(optim
+  SOURCES optim/src/linesearch.cpp optim/src/more_thuente.cpp optim/src/hager_zhang.cpp optim/src/search.cpp
+          optim/src/lbfgs.cpp optim/src/bfgs.cpp optim/src/curvature_pair.cpp optim/src/conjugate_gradient.cpp
+  DEPS xgrad::ad)

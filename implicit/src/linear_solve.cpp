@@ -9,6 +9,7 @@
 
 #include "xgrad/core/error.hpp"
 #include "xgrad/core/flat.hpp"
+#include "xgrad/optim/conjugate_gradient.hpp"
 
 namespace xgrad::implicit {
 
@@ -78,29 +79,22 @@ struct Result {
   std::string message;  // why the iteration stopped early ("" when it met the tolerance or ran out of iterations)
 };
 
+// CG is the optim module's kernel (optim/conjugate_gradient.hpp, shared with NewtonCG), restarted from the true
+// residual when the recursion says converged but the true residual does not (residual replacement), until maxiter
+// matvecs.
 Result run_cg(Op& A, const Array& b, Array x, double thresh, int maxiter) {
-  // Restarts from the true residual when the recursive one says converged but the true one does not
-  // (residual replacement), until maxiter matvecs.
+  const optim::FlatLinearMap matvec = [&A](const Array& v) { return A(v); };
+  const optim::FlatLinearMap precond =
+      A.precond ? optim::FlatLinearMap([&A](const Array& v) { return A.M(v); }) : optim::FlatLinearMap();
   while (A.count < maxiter) {
     Array r = residual(A, b, x);
     if (norm2(r) <= thresh) return {x, ""};
-    Array z = A.M(r), p = z;
-    double rz = dot(r, z);
-    while (A.count < maxiter) {
-      const Array Ap = A(p);
-      const double pAp = dot(p, Ap);
-      if (!std::isfinite(pAp)) return {x, "non-finite matvec"};
-      if (pAp <= 0.0) return {x, "the operator is not positive definite (p^T A p <= 0)"};
-      const double alpha = rz / pAp;
-      x = axpy(x, alpha, p);
-      r = axpy(r, -alpha, Ap);
-      if (norm2(r) <= thresh) break;
-      z = A.M(r);
-      const double rz_new = dot(r, z);
-      const double beta = rz_new / rz;
-      rz = rz_new;
-      p = axpy(z, beta, p);
-    }
+    optim::CGResult cg =
+        optim::conjugate_gradient(matvec, std::move(x), std::move(r), thresh, maxiter - A.count, precond);
+    x = std::move(cg.x);
+    if (cg.stop == optim::CGStop::non_finite) return {x, "non-finite matvec"};
+    if (cg.stop == optim::CGStop::negative_curvature)
+      return {x, "the operator is not positive definite (p^T A p <= 0)"};
   }
   return {x, ""};
 }

@@ -18,7 +18,7 @@ constexpr opt::NonlinearCGMethod methods[] = {opt::NonlinearCGMethod::fletcher_r
 TEST_CASE("NonlinearCG: defaults as documented") {
   const opt::NonlinearCG solver;
   CHECK(solver.method == opt::NonlinearCGMethod::polak_ribiere);
-  CHECK(solver.zoom.c2 == 0.1);
+  CHECK(solver.linesearch.get<opt::ZoomLineSearch>().c2 == 0.1);
   CHECK(solver.linesearch == opt::LineSearchKind::zoom);
   CHECK(solver.restart_every == 0);
 }

@@ -20,18 +20,13 @@
 // Params may be any pytree; the directions live on the flat view (all leaves, tree::ravel order), so every inner
 // product is global across the leaves. Memory is O(n): good for large problems where LBFGS's history is too much.
 //
-// `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol` (scipy's, off
-// by default) can also end a run converged; `stall_iterations` ends one that makes no progress as Status::stalled
-// (solver.hpp, progress_tests).
+// Stopping tests (`tol` on the global gradient norm, `ftol`, `xtol`, `stall_iterations`) and statuses: solver.hpp.
 #include <algorithm>
 #include <cmath>
-#include <limits>
-#include <utility>
 
-#include "xgrad/optim/linesearch.hpp"
+#include "xgrad/optim/search.hpp"
 #include "xgrad/optim/solver.hpp"
-#include "xgrad/optim/status.hpp"
+#include "xgrad/optim/solver_state.hpp"
 
 namespace xgrad::optim {
 
@@ -43,28 +38,18 @@ enum class NonlinearCGMethod {
   dai_yuan,          ///< <g+, g+> / <d, g+ - g>
 };
 
-/// State of NonlinearCG for parameters of type P. Numeric fields are plain numbers.
+/// State of NonlinearCG for parameters of type P: the shared record and the next direction.
 template <class P>
-struct NonlinearCGState {
-  int iter_num = 0;             ///< iterations done
-  double value = 0.0;           ///< f at the current parameters
-  double error = 0.0;           ///< ||grad||_2 (global over the leaves): the quantity compared with tol
-  double stepsize = 0.0;        ///< last accepted line-search step (0 before the first)
-  int num_fun_eval = 0;         ///< objective evaluations (each also computes the gradient)
-  int num_grad_eval = 0;        ///< gradient evaluations
-  int num_linesearch_iter = 0;  ///< line-search trial evaluations, over all iterations
-  P grad;                       ///< gradient at the current parameters, params' type
-  Status status = Status::running;  ///< see Status
-  ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the status converged
-  double best_value = std::numeric_limits<double>::infinity();  ///< lowest value reached by an iteration (stall test)
-  double best_error = std::numeric_limits<double>::infinity();  ///< lowest error reached by an iteration (stall test)
-  int num_stall_iter = 0;       ///< iterations in a row lowering neither best_value nor best_error
+struct NonlinearCGState : SolverState<P> {
   Array descent_direction{};    ///< the next search direction d (flat, tree::ravel order); -grad after a restart
   double previous_slope = 0.0;  ///< <g, d> of the previous line search, for the next first trial step
   int num_restarts = 0;         ///< iterations whose direction was reset to -grad (the first not counted)
 };
 
-/// The nonlinear conjugate-gradient solver; options are public fields with defaults (designated initializers work).
+/// The nonlinear conjugate-gradient solver; options are public fields with defaults (designated initializers
+/// work). When the direction is not a descent direction, or the search along it fails (not as unbounded), the
+/// search is (re)done along -grad; if that fails too the status says why (unbounded, non_finite,
+/// line_search_failed) and params move only to the best trial point with sufficient decrease, if any.
 struct NonlinearCG {
   int maxiter = 500;          ///< most iterations for run()
   double tol = 1e-5;          ///< converged when ||grad||_2 (global, all leaves) <= tol
@@ -76,49 +61,39 @@ struct NonlinearCG {
   int restart_every = 0;      ///< also restart every this many iterations (0: never; n is the classical choice)
   bool powell_restart = false;      ///< also restart when |<g+, g>| >= powell_threshold ||g+||^2
   double powell_threshold = 0.2;    ///< Powell's test constant (N&W eq. 5.52)
-  LineSearchKind linesearch = LineSearchKind::zoom;  ///< which line search
-  ZoomLineSearch zoom{.c2 = 0.1};   ///< options of the zoom search (c2 = 0.1, as for CG methods)
-  BacktrackingLineSearch backtracking{.condition = LineSearchCondition::strong_wolfe, .c2 = 0.1};  ///< backtracking
-  MoreThuenteLineSearch more_thuente{.c2 = 0.1};  ///< options of the More-Thuente search
-  HagerZhangLineSearch hager_zhang{.c2 = 0.1};    ///< options of the Hager-Zhang search
+  LineSearch linesearch = ZoomLineSearch{.c2 = 0.1};  ///< the search (c2 = 0.1, as for CG methods; search.hpp)
   bool verbose = false;       ///< print one line per iteration (iter, value, error, stepsize, evals) to stdout
   Callback callback{};        ///< called after each iteration; returning true stops run()
 
-  /// The state at `params`: evaluates f and its gradient once; the first direction is -grad.
-  template <class F, class P, class... Args>
-  NonlinearCGState<P> init_state(const F& fun, const P& params, const Args&... args) const {
-    auto s = detail::initial_state<NonlinearCGState<P>>(fun, params, tol, args...);
-    s.descent_direction = flat::negative(flat::values(s.grad));
-    return s;
-  }
+  XGRAD_OPTIM_SOLVER_INTERFACE(NonlinearCG, NonlinearCGState)
 
-  /// One iteration: a line search along state.descent_direction, then the next direction. When the direction is
-  /// not a descent direction, or the search along it fails (not as unbounded), the search is (re)done along -grad;
-  /// if that fails too the status says why (unbounded, non_finite, line_search_failed) and params move only to the
-  /// best trial point with sufficient decrease, if any: they stay finite.
-  template <class F, class P, class... Args>
-  OptStep<P, NonlinearCGState<P>> update(const F& fun, const P& params, NonlinearCGState<P> s,
-                                         const Args&... args) const {
-    if (s.status == Status::non_finite) return {params, std::move(s)};
-    auto vg = flat_objective(fun, params, args...);
-    const auto raveled = tree::ravel(params);  // the flat parameters and the way back to their pytree
-    const Array& x = raveled.first;
-    const auto& unravel = raveled.second;
-    const Array g = flat::values(s.grad);
-    Array d = s.descent_direction.size() == x.size() ? s.descent_direction : flat::negative(g);
-    const double slope = flat::dot(g, d);
-    double t0 = s.stepsize * s.previous_slope / slope;  // N&W eq. 3.60
-    const bool first = s.stepsize <= 0.0;
+  /// `.linesearch = kind`: that search with c2 = 0.1 (backtracking under strong Wolfe), as CG methods need.
+  static LineSearch recommended_linesearch(LineSearchKind kind) { return LineSearch::of(kind, 0.1); }
+
+  /// The first direction is -grad.
+  template <class P>
+  void init(NonlinearCGState<P>& s, const P&) const {
+    s.descent_direction = flat::negative(flat::values(s.grad));
+  }
+  /// The descent: the stored direction, first trying the previous step times the ratio of slopes (N&W eq. 3.60).
+  template <class P, class It>
+  Direction direction(const NonlinearCGState<P>& s, const It& it) const {
+    Array d = s.descent_direction.size() == it.x().size() ? s.descent_direction : flat::negative(it.g);
+    double t0 = s.stepsize * s.previous_slope / flat::dot(it.g, d);
     if (!(t0 > 0.0) || !std::isfinite(t0)) t0 = 1.0;
-    bool restarted = false;
-    LineSearchResult r = detail::search_or_steepest(*this, vg, s, x, g, d, t0, first, [&] { restarted = true; });
-    ++s.iter_num;
+    return {std::move(d), t0, s.stepsize <= 0.0};
+  }
+  /// After the search along d: the next direction d+ = -g+ + beta d, restarted to -g+ when beta is 0 or d+ is not
+  /// a descent direction; counts the iteration as a restart if the search fell back to -grad or d+ was reset.
+  template <class P, class It>
+  void after_step(NonlinearCGState<P>& s, const It& it, const Array& d, const LineSearchResult& r,
+                  bool restarted) const {
     if (r.ok) {
+      const Array& g = it.g;
       s.previous_slope = flat::dot(g, d);
       const Array& gn = r.grad;
       const Array y = flat::sub(gn, g);
-      const double gg = flat::dot(g, g), gngn = flat::dot(gn, gn), gny = flat::dot(gn, y),
-                   dy = flat::dot(d, y);
+      const double gg = flat::dot(g, g), gngn = flat::dot(gn, gn), gny = flat::dot(gn, y), dy = flat::dot(d, y);
       double beta = 0.0;
       switch (method) {
         case NonlinearCGMethod::fletcher_reeves: beta = gngn / gg; break;
@@ -137,21 +112,6 @@ struct NonlinearCG {
       s.descent_direction = std::move(dn);
     }
     if (restarted) ++s.num_restarts;
-    P next = detail::record_step(*this, s, r, params, x, unravel);
-    return {std::move(next), std::move(s)};
-  }
-
-  /// Iterate from init_params until converged, a failure status, maxiter iterations (Status::max_iterations), or
-  /// the callback asks to stop. Returns {params, state}.
-  template <class F, class P, class... Args>
-  OptStep<P, NonlinearCGState<P>> run(const F& fun, const P& init_params, const Args&... args) const {
-    return detail::run_solver(*this, "NonlinearCG", fun, init_params, args...);
-  }
-
-  /// This solver bound to `fun`: init_state/update/run without the objective argument.
-  template <class F>
-  BoundSolver<NonlinearCG, F> bind(F fun) const {
-    return {*this, std::move(fun)};
   }
 };
 

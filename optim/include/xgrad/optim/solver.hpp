@@ -1,57 +1,63 @@
 #pragma once
-// Pieces shared by the jaxopt-style solvers (GradientDescent, LBFGS, BFGS, NonlinearCG, NewtonCG, TransformSolver):
-// the {params, state} pair that run() returns, the per-iteration summary a callback sees, the verbose table line,
-// the run() loop, the status test, and the line-search step that the line-search solvers share.
+// The solver driver, written once for every solver (GradientDescent, LBFGS, BFGS, NonlinearCG, NewtonCG,
+// TransformSolver). As in optimistix, the driver owns the loop: it evaluates f, tests convergence (gtol, ftol,
+// xtol, stall, maxiter, non-finite, unbounded), asks the solver for a step, records it in the state and calls the
+// callback. `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves,
+// and the status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol`
+// (scipy's, off by default) can also end a run converged; `stall_iterations` ends one that makes no progress as
+// Status::stalled (detail::progress_tests). A solver never reports success it did not reach.
+//
+// A solver is an options struct with its own state type and one or two hooks:
+//
+//   XState<P> : SolverState<P> { what the idea needs }   // its state type (state_type<P>)
+//   void init(state, params) const;                      // optional: its own fields at the first point
+//   -- a descent along a line search (LBFGS, BFGS, NonlinearCG, NewtonCG):
+//   Direction direction(state, const Iterate& it) const;                 // d, the first trial step, d == -grad?
+//   void restart(state) const;                                           // optional: forget curvature memory
+//   void after_step(state, it, d, const LineSearchResult& r, bool restarted) const;  // optional: learn from r
+//   static LineSearch recommended_linesearch(LineSearchKind);  // optional: what `.linesearch = kind` means
+//   -- or a step of its own (GradientDescent, TransformSolver):
+//   LineSearchResult step(state, const Iterate& it) const;               // the proposed point, or why none
+//
+// and XGRAD_OPTIM_SOLVER_INTERFACE(X, XState) inside it, which gives it init_state / update / run / bind.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <functional>
-#include <limits>
 #include <string>
+#include <tuple>
 #include <utility>
 
-#include "xgrad/optim/hager_zhang.hpp"
+#include "xgrad/ad/transforms.hpp"
+#include "xgrad/core/flat.hpp"
+#include "xgrad/core/tree.hpp"
+#include "xgrad/optim/flat_objective.hpp"
 #include "xgrad/optim/linesearch.hpp"
-#include "xgrad/optim/more_thuente.hpp"
+#include "xgrad/optim/search.hpp"
+#include "xgrad/optim/solver_state.hpp"
 #include "xgrad/optim/status.hpp"
 
 namespace xgrad::optim {
 
-/// What a solver's run() returns: `auto [params, state] = solver.run(f, x0, args...);`.
-template <class P, class S>
-struct OptStep {
-  P params;  ///< the final parameters (the last accepted iterate; always finite)
-  S state;   ///< the final state: status, value, error, counters, ...
+/// What a descent proposes: the direction, the first trial step along it, and whether it already is -grad (then no
+/// steepest-descent retry follows a failed search).
+struct Direction {
+  Array d;               ///< search direction (flat)
+  double t0 = 1.0;       ///< first trial step
+  bool steepest = false; ///< d == -grad
 };
 
-/// One iteration as the callback sees it: the numeric fields of the solver's state.
-struct IterationInfo {
-  int iter_num = 0;             ///< iterations done
-  double value = 0.0;           ///< objective at the current parameters
-  double error = 0.0;           ///< ||grad||_2 at the current parameters
-  double stepsize = 0.0;        ///< last accepted step
-  int num_fun_eval = 0;         ///< objective evaluations so far
-  int num_grad_eval = 0;        ///< gradient evaluations so far
-  int num_linesearch_iter = 0;  ///< line-search trial evaluations so far
-  Status status = Status::running;  ///< status after this iteration
-  ConvergenceTest converged_by = ConvergenceTest::none;  ///< which test made the run converged
+/// One update()'s view of the problem: the objective on the flat view at the current parameters (flat x, f, its
+/// gradient and Hessian-vector products anywhere on the flat view) and the flat gradient g there.
+template <class F, class P, class... Args>
+struct Iterate : FlatObjective<F, P, Args...> {
+  using FlatObjective<F, P, Args...>::FlatObjective;
+  Array g{};  ///< flat gradient at x()
 };
-
-/// Called after every iteration of run(); return true to stop the run (the status then stays as it is, usually
-/// Status::running, which is not success).
-using Callback = std::function<bool(const IterationInfo&)>;
 
 namespace detail {
 
-template <class S>
-IterationInfo info(const S& s) {
-  return {s.iter_num, s.value, s.error, s.stepsize, s.num_fun_eval, s.num_grad_eval, s.num_linesearch_iter,
-          s.status, s.converged_by};
-}
-
 // One table line per iteration (the header before the first).
-template <class S>
-void print_iteration(const char* solver, const S& s) {
+inline void print_iteration(const char* solver, const IterationInfo& s) {
   if (s.iter_num == 0)
     std::printf("%s\n%6s %16s %12s %12s %8s\n", solver, "iter", "value", "error", "stepsize", "evals");
   std::printf("%6d %16.9e %12.5e %12.5e %8d  %s\n", s.iter_num, s.value, s.error, s.stepsize, s.num_fun_eval,
@@ -70,20 +76,6 @@ inline Status initial_status(double value, double error, double tol) {
   return Status::running;
 }
 
-// A solver state S (an aggregate with the common fields and `grad`) at `params`: evaluates f and its gradient once.
-template <class S, class F, class P, class... Args>
-S initial_state(const F& fun, const P& params, double tol, const Args&... args) {
-  auto [y, g] = value_and_grad(fun)(params, args...);
-  const double error = flat::norm2(flat::values(g));
-  S s{.grad = std::move(g)};
-  s.value = y.item();
-  s.error = error;
-  s.num_fun_eval = s.num_grad_eval = 1;
-  s.status = initial_status(s.value, error, tol);
-  if (s.status == Status::converged) s.converged_by = ConvergenceTest::gtol;
-  return s;
-}
-
 // The tests after an iteration that moved from flat x (value f_old) to x_new (value s.value), run while s.status is
 // still running: scipy's and Ceres' relative decrease of f (solver.ftol) and step size (solver.xtol), each off at 0;
 // then the stall test: Status::stalled once solver.stall_iterations iterations in a row (0: off) brought neither a
@@ -91,9 +83,9 @@ S initial_state(const F& fun, const P& params, double tol, const Args&... args) 
 // that cycles between points (approximate-Wolfe steps may raise f within its rounding level) or takes zero-length
 // steps stalls, while one whose f has reached its rounding level but whose gradient still shrinks does not.
 // `monotone` false (accelerated gradient descent, which raises f by design) skips the ftol and stall tests.
-template <class Solver, class S>
-void progress_tests(const Solver& solver, S& s, double f_old, const Array& x, const Array& x_new,
-                    bool monotone = true) {
+template <class Solver>
+void progress_tests(const Solver& solver, IterationInfo& s, double f_old, const Array& x, const Array& x_new,
+                    bool monotone) {
   const bool lower_value = s.value < s.best_value, lower_error = s.error < s.best_error;
   s.best_value = std::min(s.best_value, s.value);
   s.best_error = std::min(s.best_error, s.error);
@@ -111,53 +103,33 @@ void progress_tests(const Solver& solver, S& s, double f_old, const Array& x, co
   }
 }
 
-// The run() loop of every solver: init_state, then update until the status is not running, `maxiter` iterations
-// (Status::max_iterations) or the callback asks to stop; prints the table when `verbose`.
-template <class Solver, class F, class P, class... Args>
-auto run_solver(const Solver& solver, const char* name, const F& fun, const P& init_params, const Args&... args) {
-  P params = init_params;
-  auto state = solver.init_state(fun, params, args...);
-  if (solver.verbose) print_iteration(name, state);
-  while (state.status == Status::running) {
-    if (state.iter_num >= solver.maxiter) {
-      state.status = Status::max_iterations;
-      break;
-    }
-    auto step = solver.update(fun, params, std::move(state), args...);  // by value: no copy of the histories
-    params = std::move(step.params);
-    state = std::move(step.state);
-    if (solver.verbose) print_iteration(name, state);
-    if (solver.callback && solver.callback(info(state))) break;
-  }
-  return OptStep<P, decltype(state)>{std::move(params), std::move(state)};
+// Whether the solver decreases f at every accepted step (false: its ftol and stall tests are skipped).
+template <class Solver>
+bool monotone(const Solver& solver) {
+  if constexpr (requires { solver.monotone(); })
+    return solver.monotone();
+  else
+    return true;
 }
 
-// One line search from flat x (value s.value, flat gradient g) along d with the solver's search (solver.linesearch
-// picks solver.zoom, .backtracking, .more_thuente or .hager_zhang), first trying step t0; the evaluations are
-// counted in the state s.
-template <class Solver, class VG, class S>
-LineSearchResult line_search_step(const Solver& solver, VG& vg, S& s, const Array& x, const Array& g, const Array& d,
-                                  double t0) {
-  LineSearchResult r;
-  switch (solver.linesearch) {
-    case LineSearchKind::zoom: r = solver.zoom.search(vg, x, s.value, g, d, t0); break;
-    case LineSearchKind::backtracking: r = solver.backtracking.search(vg, x, s.value, g, d, t0); break;
-    case LineSearchKind::more_thuente: r = solver.more_thuente.search(vg, x, s.value, g, d, t0); break;
-    case LineSearchKind::hager_zhang: r = solver.hager_zhang.search(vg, x, s.value, g, d, t0); break;
-  }
+// One line search with search `ls` from flat x (value f0, flat gradient g) along d, first trying step t0; the
+// evaluations are counted in the state s.
+inline LineSearchResult line_search_step(const LineSearch& ls, FlatObjectiveRef vg, IterationInfo& s, const Array& x,
+                                         double f0, const Array& g, const Array& d, double t0) {
+  LineSearchResult r = ls.search(vg, x, f0, g, d, t0);
   s.num_fun_eval += r.evaluations;
   s.num_grad_eval += r.evaluations;
   s.num_linesearch_iter += r.evaluations;
   return r;
 }
 
-// The line search of the quasi-Newton and conjugate-gradient solvers: along d (first trial step t0) unless d is
-// not a descent direction, and along steepest descent -g (first trial step min(1, 1/||g||)) if the search along d
-// failed without being unbounded. Before falling back, `restart()` drops the solver's curvature memory and d becomes
-// -g. `steepest` says that d already is -g (no retry then).
-template <class Solver, class VG, class S, class Restart>
-LineSearchResult search_or_steepest(const Solver& solver, VG& vg, S& s, const Array& x, const Array& g, Array& d,
-                                    double t0, bool steepest, Restart&& restart) {
+// The line search of a descent: along d (first trial step t0) unless d is not a descent direction, and along
+// steepest descent -g (first trial step min(1, 1/||g||)) if the search along d failed without being unbounded.
+// Before falling back, `restart()` drops the descent's curvature memory and d becomes -g. `steepest` says that d
+// already is -g (no retry then).
+template <class Restart>
+LineSearchResult search_or_steepest(const LineSearch& ls, FlatObjectiveRef vg, IterationInfo& s, const Array& x,
+                                    const Array& g, Array& d, double t0, bool steepest, Restart&& restart) {
   const double first_step = std::min(1.0, 1.0 / s.error);
   auto fall_back = [&] {
     restart();
@@ -165,22 +137,48 @@ LineSearchResult search_or_steepest(const Solver& solver, VG& vg, S& s, const Ar
     steepest = true;
   };
   if (!(flat::dot(g, d) < 0.0)) fall_back();
-  LineSearchResult r = line_search_step(solver, vg, s, x, g, d, steepest ? first_step : t0);
+  LineSearchResult r = line_search_step(ls, vg, s, x, s.value, g, d, steepest ? first_step : t0);
   if (!r.ok && !steepest && !r.unbounded) {
     fall_back();
-    r = line_search_step(solver, vg, s, x, g, d, first_step);
+    r = line_search_step(ls, vg, s, x, s.value, g, d, first_step);
   }
   return r;
 }
 
-// Records line-search result r in state s (value, error, grad, stepsize, status with tolerance tol) and returns the
-// new parameters. A failed search sets the status to say why (unbounded, non_finite when a trial point was NaN/Inf,
-// else line_search_failed); the parameters then move only to the best trial point with sufficient decrease, if the
+// The solver's search: `solver.linesearch`, or when that names a kind alone, the solver's recommended_linesearch
+// (LineSearch::of(kind): c2 = 0.9, backtracking under strong Wolfe, for a solver that recommends nothing else).
+template <class Solver>
+LineSearch resolved_linesearch(const Solver& solver) {
+  if constexpr (requires { Solver::recommended_linesearch(LineSearchKind::zoom); })
+    return solver.linesearch.resolve(&Solver::recommended_linesearch);
+  else
+    return solver.linesearch.resolve([](LineSearchKind kind) { return LineSearch::of(kind); });
+}
+
+// A descent's step: its direction, the search (with the steepest-descent retry), then what the descent learns
+// from the result.
+template <class Solver, class S, class It>
+LineSearchResult descend(const Solver& solver, S& s, const It& it) {
+  const LineSearch ls = resolved_linesearch(solver);
+  Direction dir = solver.direction(s, it);
+  bool restarted = false;
+  auto restart = [&] {
+    if constexpr (requires { solver.restart(s); }) solver.restart(s);
+    restarted = true;
+  };
+  LineSearchResult r = search_or_steepest(ls, it, s, it.x(), it.g, dir.d, dir.t0, dir.steepest, restart);
+  if constexpr (requires { solver.after_step(s, it, dir.d, r, restarted); })
+    solver.after_step(s, it, dir.d, r, restarted);
+  return r;
+}
+
+// Records the step's result r in state s (value, error, grad, stepsize, status) and returns the new parameters. A
+// failed step (r.ok false) sets the status to say why (unbounded, non_finite when a trial point was NaN/Inf, else
+// line_search_failed); the parameters then move only to the best trial point with sufficient decrease, if the
 // search found one, so they stay finite, and the status becomes converged if that point happens to satisfy tol.
 // After an accepted step, progress_tests (ftol, xtol, stall) run from flat x.
-template <class Solver, class P, class S, class Unravel>
-P record_step(const Solver& solver, S& s, LineSearchResult& r, const P& params, const Array& x,
-              const Unravel& unravel) {
+template <class Solver, class P, class S, class It>
+P record_step(const Solver& solver, S& s, LineSearchResult& r, const P& params, const It& it) {
   const double tol = solver.tol, f_old = s.value;
   s.stepsize = r.stepsize;
   if (!r.ok) {
@@ -189,20 +187,70 @@ P record_step(const Solver& solver, S& s, LineSearchResult& r, const P& params, 
   }
   s.value = r.value;
   s.error = flat::norm2(r.grad);
-  s.grad = unravel(r.grad);
+  s.grad = it.unravel(r.grad);
   if (r.ok)
     s.status = initial_status(s.value, s.error, tol);
   else if (s.error <= tol && !r.unbounded)
     s.status = Status::converged;
   if (s.status == Status::converged) s.converged_by = ConvergenceTest::gtol;
-  if (r.ok) progress_tests(solver, s, f_old, x, r.params);
-  return unravel(r.params);
+  if (r.ok) progress_tests(solver, s, f_old, it.x(), r.params, monotone(solver));
+  return it.unravel(r.params);
+}
+
+// The state at `params`: f and its gradient evaluated once, the status test, then the solver's own fields.
+template <class Solver, class F, class P, class... Args>
+auto init_state(const Solver& solver, const F& fun, const P& params, const Args&... args) {
+  typename Solver::template state_type<P> s{};
+  auto [y, g] = value_and_grad(fun)(params, args...);
+  s.error = flat::norm2(flat::values(g));
+  s.grad = std::move(g);
+  s.value = y.item();
+  s.num_fun_eval = s.num_grad_eval = 1;
+  s.status = initial_status(s.value, s.error, solver.tol);
+  if (s.status == Status::converged) s.converged_by = ConvergenceTest::gtol;
+  if constexpr (requires { solver.init(s, params); }) solver.init(s, params);
+  return s;
+}
+
+// One iteration from (params, s): the solver's step (a descent's direction and search, or its own step), recorded.
+// A state that is already non_finite stays as it is.
+template <class Solver, class F, class P, class S, class... Args>
+OptStep<P, S> update(const Solver& solver, const F& fun, const P& params, S s, const Args&... args) {
+  if (s.status == Status::non_finite) return {params, std::move(s)};
+  Iterate<F, P, Args...> it(fun, params, args...);
+  it.g = flat::values(s.grad);
+  ++s.iter_num;
+  LineSearchResult r;
+  if constexpr (requires { solver.direction(s, it); })
+    r = descend(solver, s, it);
+  else
+    r = solver.step(s, it);
+  P next = record_step(solver, s, r, params, it);
+  return {std::move(next), std::move(s)};
+}
+
+// The run() loop of every solver: init_state, then update until the status is not running, `maxiter` iterations
+// (Status::max_iterations) or the callback asks to stop; prints the table when `verbose`.
+template <class Solver, class F, class P, class... Args>
+auto run(const Solver& solver, const char* name, const F& fun, const P& init_params, const Args&... args) {
+  P params = init_params;
+  auto state = init_state(solver, fun, params, args...);
+  if (solver.verbose) print_iteration(name, state);
+  while (state.status == Status::running) {
+    if (state.iter_num >= solver.maxiter) {
+      state.status = Status::max_iterations;
+      break;
+    }
+    auto step = update(solver, fun, params, std::move(state), args...);  // by value: no copy of the histories
+    params = std::move(step.params);
+    state = std::move(step.state);
+    if (solver.verbose) print_iteration(name, state);
+    if (solver.callback && solver.callback(state)) break;
+  }
+  return OptStep<P, decltype(state)>{std::move(params), std::move(state)};
 }
 
 }  // namespace detail
-}  // namespace xgrad::optim
-
-namespace xgrad::optim {
 
 /// A solver bound to its objective, for the spelling without `fun`: `auto s = LBFGS{}.bind(f);`
 /// then `s.init_state(params, args...)`, `s.update(params, state, args...)`, `s.run(init_params, args...)`.
@@ -229,3 +277,32 @@ struct BoundSolver {
 };
 
 }  // namespace xgrad::optim
+
+// The public interface of a solver X whose state for parameters P is State<P>, written once (a base class would do
+// it too, but then `X{.maxiter = 100}` warns under -Wextra, -Wmissing-field-initializers with GCC 12, in the users'
+// code):
+//   init_state(f, params, args...)        the state at params (f and its gradient evaluated once)
+//   update(f, params, state, args...)     one iteration -> {params, state}
+//   run(f, init_params, args...)          iterate until the status is not running, maxiter, or the callback stops
+//   bind(f)                               the same without the objective argument (BoundSolver)
+#define XGRAD_OPTIM_SOLVER_INTERFACE(X, State)                                                             \
+  template <class P>                                                                                       \
+  using state_type = State<P>;                                                                             \
+  template <class F, class P, class... Args>                                                               \
+  state_type<P> init_state(const F& fun, const P& params, const Args&... args) const {                     \
+    return ::xgrad::optim::detail::init_state(*this, fun, params, args...);                                 \
+  }                                                                                                        \
+  template <class F, class P, class... Args>                                                               \
+  ::xgrad::optim::OptStep<P, state_type<P>> update(const F& fun, const P& params, state_type<P> state,     \
+                                                   const Args&... args) const {                            \
+    return ::xgrad::optim::detail::update(*this, fun, params, std::move(state), args...);                   \
+  }                                                                                                        \
+  template <class F, class P, class... Args>                                                               \
+  ::xgrad::optim::OptStep<P, state_type<P>> run(const F& fun, const P& init_params, const Args&... args)   \
+      const {                                                                                              \
+    return ::xgrad::optim::detail::run(*this, #X, fun, init_params, args...);                               \
+  }                                                                                                        \
+  template <class F>                                                                                       \
+  ::xgrad::optim::BoundSolver<X, F> bind(F fun) const {                                                    \
+    return {*this, std::move(fun)};                                                                        \
+  }

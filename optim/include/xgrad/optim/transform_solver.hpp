@@ -15,106 +15,72 @@
 // plain sgd, an effective step for adaptive transforms such as adam.
 //
 // `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves, and the
-// status is Status::converged exactly when state.error <= tol. A value below -1e100 ends with Status::unbounded;
-// a non-finite update, value or gradient ends with Status::non_finite and params (and value, grad, opt_state) stay
-// at the last finite point. Stochastic objectives work (f may draw a batch from its arguments) but then the
-// gradient norm is noisy and `tol` rarely means convergence: use maxiter and the callback.
+// status is Status::converged exactly when state.error <= tol (or by `ftol` / `xtol`, off by default, as for the
+// other solvers; the stall test is off by default too, since a stochastic objective need not decrease). A value below
+// -1e100 ends with Status::unbounded; a non-finite update, value or gradient ends with Status::non_finite and params
+// (and value, grad, opt_state) stay at the last finite point. Stochastic objectives work (f may draw a batch from its
+// arguments) but then the gradient norm is noisy and `tol` rarely means convergence: use maxiter and the callback.
 #include <cmath>
 #include <utility>
 
-#include "xgrad/optim/linesearch.hpp"
 #include "xgrad/optim/solver.hpp"
-#include "xgrad/optim/status.hpp"
+#include "xgrad/optim/solver_state.hpp"
 #include "xgrad/optim/transform.hpp"
 
 namespace xgrad::optim {
 
 /// State of TransformSolver for parameters of type P and a transform whose state, for P, has type OS.
 template <class P, class OS>
-struct TransformSolverState {
-  int iter_num = 0;             ///< iterations (transform updates) done
-  double value = 0.0;           ///< f at the current parameters
-  double error = 0.0;           ///< ||grad||_2 (global over the leaves): the quantity compared with tol
-  double stepsize = 0.0;        ///< ||updates||_2 / ||grad||_2 of the last update (0 before the first)
-  int num_fun_eval = 0;         ///< objective evaluations (each also computes the gradient)
-  int num_grad_eval = 0;        ///< gradient evaluations
-  int num_linesearch_iter = 0;  ///< always 0: no line search
-  P grad;                       ///< gradient at the current parameters, params' type
-  Status status = Status::running;  ///< see Status
-  ConvergenceTest converged_by = ConvergenceTest::none;  ///< gtol when converged, else none
+struct TransformSolverState : SolverState<P> {
   OS opt_state{};               ///< the transform's state (a pytree)
 };
 
 /// An optax-style transform T run to tolerance; options are public fields with defaults (designated initializers
-/// work, and deduce T: `TransformSolver solver{.opt = adam(1e-3), .tol = 1e-6};`).
+/// work, and deduce T: `TransformSolver solver{.opt = adam(1e-3), .tol = 1e-6};`). A non-finite update, value or
+/// gradient leaves params and state at the last finite point with Status::non_finite.
 template <class T>
 struct TransformSolver {
   T opt;                      ///< the gradient transformation (adam(1e-3), sgd(0.1), chain(...), ...)
   int maxiter = 500;          ///< most iterations for run()
   double tol = 1e-5;          ///< converged when ||grad||_2 (global, all leaves) <= tol
+  double ftol = 0.0;          ///< also converged when f_k - f_{k+1} <= ftol max(|f_k|, |f_{k+1}|, 1) (0: off)
+  double xtol = 0.0;          ///< also converged when ||x_{k+1} - x_k||_2 <= xtol max(1, ||x_k||_2) (0: off)
+  int stall_iterations = 0;   ///< Status::stalled after this many iterations without progress (0: off)
   bool verbose = false;       ///< print one line per iteration (iter, value, error, stepsize, evals) to stdout
   Callback callback{};        ///< called after each iteration; returning true stops run()
 
-  /// The state type for parameters of type P.
+  /// The state for parameters of type P (its transform state's type follows P).
   template <class P>
-  using state_type = TransformSolverState<P, state_t<T, P>>;
+  using state_for = TransformSolverState<P, state_t<T, P>>;
+  XGRAD_OPTIM_SOLVER_INTERFACE(TransformSolver, state_for)
 
-  /// The state at `params`: evaluates f and its gradient once, and the transform's init(params).
-  template <class F, class P, class... Args>
-  state_type<P> init_state(const F& fun, const P& params, const Args&... args) const {
-    auto s = detail::initial_state<state_type<P>>(fun, params, tol, args...);
+  /// The transform's init(params).
+  template <class P>
+  void init(state_type<P>& s, const P& params) const {
     s.opt_state = opt.init(params);
-    return s;
   }
 
-  /// One iteration: the transform's update from the current gradient, apply_updates, and one evaluation at the
-  /// new parameters. A non-finite update, value or gradient leaves params and state at the last finite point with
-  /// Status::non_finite.
-  template <class F, class P, class... Args>
-  OptStep<P, state_type<P>> update(const F& fun, const P& params, state_type<P> s,
-                                   const Args&... args) const {
-    if (s.status == Status::non_finite) return {params, std::move(s)};
-    ++s.iter_num;
-    auto [updates, opt_state] = opt.update(s.grad, s.opt_state, params);
+  /// The transform's update from the current gradient, apply_updates, and one evaluation at the new parameters.
+  template <class P, class It>
+  LineSearchResult step(state_type<P>& s, const It& it) const {
+    LineSearchResult r;
+    r.stepsize = s.stepsize;  // kept when the step fails
+    r.non_finite = true;
+    auto [updates, opt_state] = opt.update(s.grad, s.opt_state, it.params());
     const Array u = flat::values(updates);
-    if (!flat::all_finite(u)) {
-      s.status = Status::non_finite;
-      return {params, std::move(s)};
-    }
-    P next = apply_updates(params, updates);
-    if (!flat::all_finite(flat::values(next))) {  // finite updates can still overflow
-      s.status = Status::non_finite;
-      return {params, std::move(s)};
-    }
-    auto [y, g] = value_and_grad(fun)(next, args...);
+    if (!flat::all_finite(u)) return r;
+    r.params = flat::values(apply_updates(it.params(), updates));
+    if (!flat::all_finite(r.params)) return r;  // finite updates can still overflow
+    std::tie(r.value, r.grad) = it(r.params);
     ++s.num_fun_eval;
     ++s.num_grad_eval;
-    const double value = y.item(), error = flat::norm2(flat::values(g));
-    if (!std::isfinite(value) || !std::isfinite(error)) {
-      s.status = Status::non_finite;
-      return {params, std::move(s)};
-    }
-    s.stepsize = s.error > 0.0 ? flat::norm2(u) / s.error : 0.0;
-    s.value = value;
-    s.error = error;
-    s.grad = std::move(g);
+    const double error = flat::norm2(r.grad);
+    if (!std::isfinite(r.value) || !std::isfinite(error)) return r;
+    r.stepsize = s.error > 0.0 ? flat::norm2(u) / s.error : 0.0;
+    r.ok = r.decrease = true;
+    r.non_finite = false;
     s.opt_state = std::move(opt_state);
-    s.status = detail::initial_status(s.value, s.error, tol);
-    if (s.status == Status::converged) s.converged_by = ConvergenceTest::gtol;
-    return {std::move(next), std::move(s)};
-  }
-
-  /// Iterate from init_params until converged, a failure status, maxiter iterations (Status::max_iterations), or
-  /// the callback asks to stop. Returns {params, state}.
-  template <class F, class P, class... Args>
-  OptStep<P, state_type<P>> run(const F& fun, const P& init_params, const Args&... args) const {
-    return detail::run_solver(*this, "TransformSolver", fun, init_params, args...);
-  }
-
-  /// This solver bound to `fun`: init_state/update/run without the objective argument.
-  template <class F>
-  BoundSolver<TransformSolver, F> bind(F fun) const {
-    return {*this, std::move(fun)};
+    return r;
   }
 };
 
