@@ -148,7 +148,7 @@ MetaResult<Phi> meta_train_from(MetaResult<Phi> result, const MakeOpt& make_opt,
           }
           auto e = es_meta_gradient(phi, make_opt, tr.task, tr.x, tr.state, tr.t, n,
                                     random::fold_in(tr.perturbations, static_cast<std::uint32_t>(tr.t)), es, o);
-          auto next = unroll_optimizer(make_opt(stop_tree(phi)), tr.task, tr.x, tr.state, tr.t, n, o);
+          auto next = unroll_optimizer(make_opt(phi), tr.task, tr.x, tr.state, tr.t, n, o);  // values only
           return MetaGradient<Phi, X, S>{Tensor(e.meta_loss), std::move(e.grad), std::move(next.params),
                                          std::move(next.state)};
         },
