@@ -4,12 +4,27 @@
 //                        time_per_op = time / 3000 ops (the per-op overhead workload of bench_overhead)
 //   BM_W2_{xgrad,torch}  MLP 64-256-256-1, tanh, batch 128, mse: loss and the six gradients (bench_mlp)
 //   BM_W3_{xgrad,torch}  C = A B with 512 x 512 operands, gradient of sum(C) w.r.t. A and B (bench_matmul)
+//   BM_W4_{xgrad,torch}  one meta-gradient of the LSTM optimizer (2 layers of 20, log-sign preprocessing, the paper's
+//                        first-order truncated BPTT, unroll 20) on 32 random 10-D quadratics (320 coordinates)
+//   BM_W5_{xgrad,torch}  the same on the MNIST task of example 07: an MLP 784-20-10, sigmoid, softmax cross-entropy,
+//                        a minibatch of 128 per step (15 910 coordinates; synthetic digits of MNIST's shape: the
+//                        cost does not depend on the pixels)
+//
+// The libtorch side of W4/W5 is written as a PyTorch user would: torch::nn::LSTMCell and Linear modules holding the
+// same weights, the parameters one flat tensor viewed as the model's leaves, one forward per inner step
+// (autograd::grad of it with retain_graph for the inner gradient, detached), autograd::grad of the meta-loss with
+// respect to the modules' parameters. Counter `MB_per_step`: the heap that the forward's graph holds at its end
+// (glibc's mallinfo2, xgrad's value cache off), divided by the unroll length.
 //
 // Built only when CMake finds Torch (optional: `apt-get install libtorch-dev`). Each pair is checked once to agree
 // (gradients within 1e-10) before timing.
 #include <torch/torch.h>
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
+
+#include <xgrad/learn/learn.hpp>
+#include <xtensor/xview.hpp>
 
 #include "../common.hpp"
 #include "xgrad/xgrad.hpp"
@@ -121,6 +136,208 @@ void BM_W3_torch(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(run());
 }
 
+
+// ---- W4, W5: meta-gradients of the LSTM optimizer ---------------------------------------------------------------
+namespace learn = xgrad::learn;
+constexpr int kUnroll = 20;
+constexpr std::size_t kHidden = 20;
+
+std::size_t heap_in_use() {
+  const auto m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+// xgrad's value cache off (and emptied) while memory is measured: recycled arrays would hide what a step needs.
+struct ColdCache {
+  std::size_t limit = xgrad::ad::value_cache_limit();
+  ColdCache() { xgrad::ad::set_value_cache_limit(0); }
+  ~ColdCache() { xgrad::ad::set_value_cache_limit(limit); }
+};
+Array rows(const Array& a, std::size_t begin, std::size_t end) { return xt::view(a, xt::range(begin, end), xt::all()); }
+
+// The learned optimizer in libtorch, with phi's weights.
+struct TorchLstm {
+  torch::nn::LSTMCell l1{torch::nn::LSTMCellOptions(2, kHidden)}, l2{torch::nn::LSTMCellOptions(kHidden, kHidden)};
+  torch::nn::Linear out{torch::nn::LinearOptions(kHidden, 1)};
+  explicit TorchLstm(const learn::LstmOptimizerParams& phi) {
+    torch::NoGradGuard no_grad;
+    l1->to(torch::kFloat64);
+    l2->to(torch::kFloat64);
+    out->to(torch::kFloat64);
+    torch::nn::LSTMCell* cells[2] = {&l1, &l2};
+    for (std::size_t l = 0; l < 2; ++l) {
+      const Array& w = phi.layers[l].w.value();
+      const std::size_t in = w.shape()[0] - kHidden;
+      (*cells[l])->weight_ih.copy_(to_torch(rows(w, 0, in), false).t());
+      (*cells[l])->weight_hh.copy_(to_torch(rows(w, in, in + kHidden), false).t());
+      (*cells[l])->bias_ih.copy_(to_torch(phi.layers[l].b.value(), false));
+      (*cells[l])->bias_hh.zero_();
+    }
+    out->weight.copy_(to_torch(phi.w_out.value(), false).t());
+    out->bias.copy_(to_torch(phi.b_out.value(), false));
+  }
+  std::vector<torch::Tensor> parameters() {
+    return {l1->weight_ih, l1->weight_hh, l1->bias_ih, l1->bias_hh, l2->weight_ih, l2->weight_hh,
+            l2->bias_ih,   l2->bias_hh,   out->weight,  out->bias};
+  }
+};
+
+// One first-order meta-gradient in libtorch: x is the flat parameter vector, losses(x, step) the task's losses.
+// Returns the meta-loss and its gradients (in parameters() order); `heap` gets the heap growth of the forward.
+template <class Losses>
+std::pair<torch::Tensor, std::vector<torch::Tensor>> torch_meta(TorchLstm& opt, const torch::Tensor& x0,
+                                                                const Losses& losses, std::size_t* heap = nullptr) {
+  const std::size_t before = heap_in_use();
+  const auto N = x0.size(0);
+  const auto zeros = torch::zeros({N, int64_t(kHidden)}, torch::kFloat64);
+  std::tuple<torch::Tensor, torch::Tensor> s1{zeros, zeros}, s2{zeros, zeros};
+  torch::Tensor x = x0.clone().requires_grad_(true), meta = torch::zeros({}, torch::kFloat64);
+  torch::Tensor loss = losses(x, 0);
+  const double k = 10.0, floor = std::exp(-k);
+  for (int t = 0; t < kUnroll; ++t) {
+    const torch::Tensor g = torch::autograd::grad({loss.sum()}, {x}, {}, true)[0].detach().view({-1, 1});
+    const torch::Tensor big = g.abs() >= floor;
+    const torch::Tensor features =
+        torch::cat({torch::log(torch::clamp_min(g.abs(), floor)) / k, torch::where(big, torch::sign(g), g * std::exp(k))}, 1);
+    s1 = opt.l1(features, s1);
+    s2 = opt.l2(std::get<0>(s1), s2);
+    x = x + 0.1 * opt.out(std::get<0>(s2)).view({-1});
+    loss = losses(x, t + 1);
+    meta = meta + loss.mean();
+  }
+  if (heap) *heap = heap_in_use() - before;
+  return {meta.detach(), torch::autograd::grad({meta}, opt.parameters())};
+}
+
+// xgrad's meta-gradient against libtorch's: the meta-loss and every weight (libtorch's two biases add up).
+template <class MetaGradient>
+bool meta_agree(benchmark::State& state, const char* what, const torch::Tensor& meta, const std::vector<torch::Tensor>& g,
+                const MetaGradient& ref) {
+  if (!agree(state, what, meta, ref.meta_loss)) return false;
+  for (std::size_t l = 0; l < 2; ++l) {
+    const Array& w = ref.grad.layers[l].w.value();
+    const torch::Tensor gw = torch::cat({g[4 * l].t(), g[4 * l + 1].t()}, 0).contiguous();
+    if (!bench::agree(state, what, gw.data_ptr<double>(), w.data(), w.size()) ||
+        !agree(state, what, g[4 * l + 2], ref.grad.layers[l].b) || !agree(state, what, g[4 * l + 3], ref.grad.layers[l].b))
+      return false;
+  }
+  return agree(state, what, g[8].t(), ref.grad.w_out) && agree(state, what, g[9], ref.grad.b_out);
+}
+
+// A task that records the heap each time its losses are evaluated (the last one closes the unroll's forward).
+template <class T>
+struct Probe {
+  const T& task;
+  mutable std::size_t peak = 0;
+  auto init() const { return task.init(); }
+  template <class X>
+  Tensor losses(const X& x, int step) const {
+    Tensor f = task.losses(x, step);
+    peak = std::max(peak, heap_in_use());
+    return f;
+  }
+};
+
+template <class T, class X>
+void xgrad_meta(benchmark::State& state, const T& task, const X& x0) {
+  const auto phi = learn::init_lstm_optimizer(xgrad::random::key(2));
+  const auto make = [](const learn::LstmOptimizerParams& p) { return learn::lstm_optimizer(p); };
+  const auto state0 = make(phi).init(x0);
+  {
+    const ColdCache cold;
+    Probe<T> probe{task};
+    const std::size_t before = heap_in_use();
+    learn::meta_value_and_grad(phi, make, probe, x0, state0, 0, kUnroll);
+    state.counters["MB_per_step"] = double(probe.peak - before) / 1e6 / kUnroll;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(learn::meta_value_and_grad(phi, make, task, x0, state0, 0, kUnroll));
+}
+template <class T, class X, class Losses>
+void torch_meta_bench(benchmark::State& state, const char* what, const T& task, const X& x0, const torch::Tensor& flat0,
+                      const Losses& losses) {
+  const auto phi = learn::init_lstm_optimizer(xgrad::random::key(2));
+  const auto make = [](const learn::LstmOptimizerParams& p) { return learn::lstm_optimizer(p); };
+  TorchLstm opt(phi);
+  const auto ref = learn::meta_value_and_grad(phi, make, task, x0, make(phi).init(x0), 0, kUnroll);
+  std::size_t heap = 0;
+  const auto [meta, g] = torch_meta(opt, flat0, losses, &heap);
+  if (!meta_agree(state, what, meta, g, ref)) return;
+  state.counters["MB_per_step"] = double(heap) / 1e6 / kUnroll;
+  for (auto _ : state) benchmark::DoNotOptimize(torch_meta(opt, flat0, losses));
+}
+
+// W4: 32 quadratics ||W_i x_i - y_i||^2 (the task of bench_meta and example 04).
+struct QuadraticLosses {
+  torch::Tensor W, y;  // (32, 10, 10), (32, 10)
+  torch::Tensor operator()(const torch::Tensor& x, int) const {
+    return (torch::bmm(W, x.view({32, 10, 1})).squeeze(2) - y).pow(2).sum(1);
+  }
+};
+struct QuadraticStep {  // learn::QuadraticTask with the step argument the Probe passes
+  learn::QuadraticTask task;
+  Tensor init() const { return task.init(); }
+  Tensor losses(const Tensor& x, int) const { return task.losses(x); }
+};
+const QuadraticStep& w4_task() {
+  static const QuadraticStep t{learn::Quadratics{.dim = 10, .batch = 32}.sample(xgrad::random::key(1))};
+  return t;
+}
+void BM_W4_xgrad(benchmark::State& state) { xgrad_meta(state, w4_task(), w4_task().init()); }
+void BM_W4_torch(benchmark::State& state) {
+  const auto& t = w4_task();
+  const QuadraticLosses losses{to_torch(t.task.W.value(), false), to_torch(t.task.y.value(), false)};
+  torch_meta_bench(state, "W4", t, t.init(), to_torch(t.init().value(), false).view({-1}), losses);
+}
+
+// W5: the MLP 784-20-10 of example 07 on 21 minibatches of 128 synthetic digits (one per inner step 0..20).
+struct Mlp {
+  Tensor w1, b1, w2, b2;
+};
+struct MnistTask {
+  std::vector<Array> X, Y;  // (128, 784) pixels in [0, 1]; (128, 10) one-hot labels
+  Mlp p0;
+  MnistTask() {
+    for (int s = 0; s <= kUnroll; ++s) {
+      X.push_back(bench::uniform({128, 784}, 0.0, 1.0, 100 + s));
+      Array y = xt::zeros<double>({128, 10});
+      const Array u = bench::uniform({128}, 0.0, 10.0, 200 + s);
+      for (std::size_t i = 0; i < 128; ++i) y(i, std::size_t(u(i))) = 1.0;
+      Y.push_back(std::move(y));
+    }
+    p0 = {Tensor(bench::uniform({784, 20}, -0.06, 0.06, 31)), Tensor(Array(xt::zeros<double>({20}))),
+          Tensor(bench::uniform({20, 10}, -0.4, 0.4, 32)), Tensor(Array(xt::zeros<double>({10})))};
+  }
+  Mlp init() const { return p0; }
+  Tensor losses(const Mlp& p, int step) const {
+    const Tensor h = xgrad::sigmoid(xgrad::linear(Tensor(X[std::size_t(step)]), p.w1, p.b1));
+    return xgrad::mean(xgrad::softmax_cross_entropy(xgrad::linear(h, p.w2, p.b2), Tensor(Y[std::size_t(step)])));
+  }
+};
+const MnistTask& w5_task() {
+  static const MnistTask t;
+  return t;
+}
+struct MnistLosses {
+  std::vector<torch::Tensor> X, Y;
+  torch::Tensor operator()(const torch::Tensor& x, int step) const {
+    const auto parts = x.split_with_sizes({784 * 20, 20, 20 * 10, 10});
+    const auto h = torch::sigmoid(torch::addmm(parts[1], X[std::size_t(step)], parts[0].view({784, 20})));
+    const auto logits = torch::addmm(parts[3], h, parts[2].view({20, 10}));
+    return -(Y[std::size_t(step)] * torch::log_softmax(logits, 1)).sum(1).mean();
+  }
+};
+void BM_W5_xgrad(benchmark::State& state) { xgrad_meta(state, w5_task(), w5_task().init()); }
+void BM_W5_torch(benchmark::State& state) {
+  const auto& t = w5_task();
+  MnistLosses losses;
+  for (std::size_t s = 0; s < t.X.size(); ++s) {
+    losses.X.push_back(to_torch(t.X[s], false));
+    losses.Y.push_back(to_torch(t.Y[s], false));
+  }
+  std::vector<torch::Tensor> leaves;
+  for (const Tensor* leaf : {&t.p0.w1, &t.p0.b1, &t.p0.w2, &t.p0.b2}) leaves.push_back(to_torch(leaf->value(), false).view({-1}));
+  torch_meta_bench(state, "W5", t, t.init(), torch::cat(leaves), losses);
+}
+
 }  // namespace
 
 BENCHMARK(BM_W1_xgrad)->Unit(benchmark::kMicrosecond);
@@ -129,6 +346,10 @@ BENCHMARK(BM_W2_xgrad)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_W2_torch)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_W3_xgrad)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_W3_torch)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_W4_xgrad)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_W4_torch)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_W5_xgrad)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_W5_torch)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   torch::set_num_threads(1);

@@ -12,9 +12,10 @@
 // Run: ./example_07_mnist_learned_optimizer              evaluates examples/data/lstm_mnist.npz against the tuned
 //                                                         baselines on every network (~25 min on 2 cores); writes
 //                                                         summary.csv, one CSV per network, mnist_learned_optimizer.png
-//      ./example_07_mnist_learned_optimizer --meta-train [--meta-steps N] [--meta-lr LR] [--threads T] [--params F]
-//          meta-trains from scratch with a progress line, checkpointing every 25 steps (to F, default the shipped
-//          file) and writing meta_training.csv in the working folder
+//      ./example_07_mnist_learned_optimizer --meta-train [--meta-steps N] [--meta-lr LR] [--meta-lr-final LR]
+//          [--from F0] [--seed S] [--threads T] [--params F]
+//          meta-trains (from scratch, or on from the weights in F0) with a progress line, checkpointing every 25
+//          steps (to F, default the shipped file) and writing meta_training.csv in the working folder
 //      ./example_07_mnist_learned_optimizer --time        times one meta-gradient (unroll 20) and one run
 //      ./example_07_mnist_learned_optimizer --smoke       the ctest: the full run's claims on 8 held-out tasks, and a
 //                                                         short meta-training run that lowers a held-out meta-loss
@@ -157,7 +158,9 @@ int main(int argc, char** argv) {
   std::size_t sweep_tasks = 10, test_tasks = 100;
   int meta_steps = 2000;
   std::size_t threads = 1, meta_batch = 1;
-  double meta_lr = 1e-3;
+  double meta_lr = 1e-3, meta_lr_final = -1.0;  // final < 0: a constant rate
+  std::string from_file;                         // --from: meta-train on from these weights
+  std::uint32_t seed = 0;                        // --seed: another stream of meta-training tasks
   std::string params_file = example::data_path(kParamsFile);
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--meta-train") == 0) meta = true;
@@ -169,10 +172,14 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = std::size_t(std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--meta-batch") == 0 && i + 1 < argc) meta_batch = std::size_t(std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--meta-lr") == 0 && i + 1 < argc) meta_lr = std::atof(argv[++i]);
+    else if (std::strcmp(argv[i], "--meta-lr-final") == 0 && i + 1 < argc) meta_lr_final = std::atof(argv[++i]);
+    else if (std::strcmp(argv[i], "--from") == 0 && i + 1 < argc) from_file = argv[++i];
+    else if (std::strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = std::uint32_t(std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--params") == 0 && i + 1 < argc) params_file = argv[++i];
     else {
       std::printf("usage: %s [--smoke] [--tasks N] [--sweep-tasks N] [--time] [--params FILE.npz]\n"
-                  "       %s --meta-train [--meta-steps N] [--threads T] [--meta-batch B] [--meta-lr LR] [--params FILE.npz]\n",
+                  "       %s --meta-train [--meta-steps N] [--threads T] [--meta-batch B] [--meta-lr LR] [--meta-lr-final LR]\n"
+                  "          [--from FILE.npz] [--seed S] [--params FILE.npz]\n",
                   argv[0], argv[0]);
       return 2;
     }
@@ -203,13 +210,22 @@ int main(int argc, char** argv) {
 
   if (meta) {
     const std::string& file = params_file;
+    // --from goes on from saved weights (with a fresh outer adam); --meta-lr-final decays the outer rate along a
+    // cosine; --seed draws another stream of tasks (seed 0 is the shipped run's).
+    const auto start_phi = from_file.empty() ? phi0 : tree::load(from_file, phi0);
+    const random::Key key = seed == 0 ? kMetaKey : random::fold_in(kMetaKey, seed);
+    const optim::LearningRate lr = meta_lr_final < 0.0 ? optim::LearningRate(meta_lr)
+                                                       : optim::LearningRate(optim::cosine_decay(
+                                                             meta_lr, meta_steps, meta_lr_final / meta_lr));
     std::printf("meta-training the LSTM optimizer on the MNIST MLP: %d steps, unrolls of %d within %d, meta-batch %zu, "
-                "%zu threads, outer adam %.3g; checkpoints to %s\n",
-                meta_steps, kUnroll, kSteps, meta_batch, threads, meta_lr, file.c_str());
+                "%zu threads, outer adam %.3g", meta_steps, kUnroll, kSteps, meta_batch, threads, meta_lr);
+    if (meta_lr_final >= 0.0) std::printf(" decaying to %.3g (cosine)", meta_lr_final);
+    if (!from_file.empty()) std::printf(", from %s", from_file.c_str());
+    std::printf(", task seed %u; checkpoints to %s\n", seed, file.c_str());
     std::vector<double> steps, losses;
     const auto r = learn::meta_train(
-        phi0, make_lstm, base, kMetaKey,
-        {.unroll = kUnroll, .horizon = kSteps, .steps = meta_steps, .learning_rate = meta_lr, .print_every = 5,
+        start_phi, make_lstm, base, key,
+        {.unroll = kUnroll, .horizon = kSteps, .steps = meta_steps, .learning_rate = lr, .print_every = 5,
          .progress = &std::cout, .meta_batch = static_cast<int>(meta_batch), .threads = threads},
         [&](int step, const learn::LstmOptimizerParams& phi, double loss) {
           steps.push_back(step);

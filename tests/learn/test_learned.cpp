@@ -65,7 +65,7 @@ TEST_CASE("learned: lstm_optimizer is a transform over any pytree, coordinatewis
   const Model g = model_grads();
   auto s = lstm.init(g);
   REQUIRE(s.carry.size() == 2);
-  CHECK(s.carry[1].h.shape() == Shape{7, 6});
+  CHECK(s.carry[1].hc.shape() == Shape{7, 12});  // [h | c]
   auto [u, s1] = lstm.update(g, s, g);
   static_assert(std::is_same_v<decltype(u), Model>);
   static_assert(std::is_same_v<decltype(s1), learn::LstmOptimizerState>);
@@ -83,7 +83,7 @@ TEST_CASE("learned: lstm_optimizer is a transform over any pytree, coordinatewis
   auto [u2, s2] = lstm.update(g, s1, g);
   auto [uv2, sv2] = lstm.update(gv, sv1, gv);
   CHECK(same_values(uv2[1].value(), u2.b.value()));
-  CHECK(same_values(sv2.carry[0].c.value(), s2.carry[0].c.value()));
+  CHECK(same_values(sv2.carry[0].hc.value(), s2.carry[0].hc.value()));
 
   // Coordinatewise: a single Tensor holding coordinate j alone gets coordinate j's update.
   const Tensor one(Array{-0.25});

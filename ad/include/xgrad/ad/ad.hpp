@@ -6,6 +6,7 @@
 #include "xgrad/ad/linalg.hpp"
 #include "xgrad/ad/losses.hpp"
 #include "xgrad/ad/manipulation.hpp"
+#include "xgrad/ad/recurrent.hpp"
 #include "xgrad/ad/reduction.hpp"
 #include "xgrad/ad/tape.hpp"
 #include "xgrad/ad/tensor.hpp"

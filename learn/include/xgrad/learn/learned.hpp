@@ -24,6 +24,7 @@
 #include "xgrad/ad/elementwise.hpp"
 #include "xgrad/ad/linalg.hpp"
 #include "xgrad/ad/manipulation.hpp"
+#include "xgrad/ad/recurrent.hpp"
 #include "xgrad/core/error.hpp"
 #include "xgrad/core/random.hpp"
 #include "xgrad/optim/transform.hpp"
@@ -49,7 +50,8 @@ struct LstmShape {
   std::size_t layers = 2;   ///< stacked LSTM layers
 };
 
-/// One LSTM layer: gates z = [x, h] w + b, split into (input, forget, cell, output) blocks of `hidden` columns.
+/// One LSTM layer (xgrad::lstm_cell): gates z = [x, h] w + b, split into (input, forget, cell, output) blocks of
+/// `hidden` columns.
 struct LstmLayer {
   Tensor w;  ///< (inputs + hidden, 4 hidden)
   Tensor b;  ///< (4 hidden)
@@ -62,10 +64,9 @@ struct LstmOptimizerParams {
   Tensor b_out;                   ///< (1)
 };
 
-/// Hidden and cell state of one LSTM layer, one row per coordinate.
+/// Hidden and cell state of one LSTM layer, one row per coordinate, side by side as lstm_cell keeps them.
 struct LstmCarry {
-  Tensor h;  ///< (N, hidden)
-  Tensor c;  ///< (N, hidden)
+  Tensor hc;  ///< (N, 2 hidden): [h | c]
 };
 
 /// State of lstm_optimizer: the carry of every layer for the N coordinates of the parameters.
@@ -149,18 +150,6 @@ G uncoordinates(const Tensor& u, const G& like) {
 /// Zeros of shape (n, m).
 inline Tensor zeros(std::size_t n, std::size_t m) { return Tensor(Array(xt::zeros<double>({n, m}))); }
 
-/// One LSTM layer on a batch of rows: returns the new carry.
-inline LstmCarry lstm_cell(const LstmLayer& layer, const Tensor& x, const LstmCarry& carry) {
-  const auto H = static_cast<std::ptrdiff_t>(carry.h.shape()[1]);
-  const Tensor z = matmul(concatenate({x, carry.h}, 1), layer.w) + layer.b;  // (N, 4H): all gates in one gemm
-  const Tensor i = sigmoid(slice(z, 1, 0, H));
-  const Tensor f = sigmoid(slice(z, 1, H, 2 * H));
-  const Tensor g = tanh(slice(z, 1, 2 * H, 3 * H));
-  const Tensor o = sigmoid(slice(z, 1, 3 * H, 4 * H));
-  const Tensor c = f * carry.c + i * g;
-  return {o * tanh(c), c};
-}
-
 /// Checks that a set of LSTM optimizer weights is consistent and returns the hidden size.
 inline std::size_t lstm_hidden(const LstmOptimizerParams& p) {
   if (p.layers.empty()) throw ValueError("xgrad::learn::lstm_optimizer: no layers");
@@ -210,7 +199,7 @@ inline auto lstm_optimizer(LstmOptimizerParams phi, LearnedOptions o = {}) {
         const std::size_t n = detail::num_coordinates(params);
         LstmOptimizerState s;
         for (std::size_t l = 0; l < phi.layers.size(); ++l)
-          s.carry.push_back({detail::zeros(n, H), detail::zeros(n, H)});
+          s.carry.push_back({detail::zeros(n, 2 * H)});
         return s;
       },
       [phi, o](const auto& grads, const LstmOptimizerState& state, const auto&) {
@@ -219,17 +208,20 @@ inline auto lstm_optimizer(LstmOptimizerParams phi, LearnedOptions o = {}) {
           throw ValueError("xgrad::learn::lstm_optimizer: the state has " + std::to_string(state.carry.size()) +
                            " layers, the weights " + std::to_string(phi.layers.size()));
         const Tensor g = detail::coordinates(grads);
-        if (state.carry[0].h.shape()[0] != g.shape()[0])
+        if (state.carry[0].hc.shape()[0] != g.shape()[0])
           throw ShapeError("xgrad::learn::lstm_optimizer: the state is for " +
-                           std::to_string(state.carry[0].h.shape()[0]) + " coordinates, the gradients have " +
+                           std::to_string(state.carry[0].hc.shape()[0]) + " coordinates, the gradients have " +
                            std::to_string(g.shape()[0]));
+        // Each layer is one fused lstm_cell; a layer reads the h half of the [h | c] below it, and the read-out
+        // reads the top h through w_out padded with zeros for c (no copy of h).
         LstmOptimizerState next;
         Tensor x = detail::preprocess(g, o);
         for (std::size_t l = 0; l < phi.layers.size(); ++l) {
-          next.carry.push_back(detail::lstm_cell(phi.layers[l], x, state.carry[l]));
-          x = next.carry.back().h;
+          next.carry.push_back({lstm_cell(x, state.carry[l].hc, phi.layers[l].w, phi.layers[l].b)});
+          x = next.carry.back().hc;
         }
-        const Tensor u = o.output_scale * (matmul(x, phi.w_out) + phi.b_out);
+        const Tensor w_out = concatenate({phi.w_out, detail::zeros(phi.w_out.shape()[0], 1)}, 0);
+        const Tensor u = o.output_scale * linear(x, w_out, phi.b_out);
         return optim::Updated<G, LstmOptimizerState>{detail::uncoordinates(u, grads), std::move(next)};
       });
 }
