@@ -17,10 +17,10 @@ namespace xgrad::vmath {
 
 namespace {
 
-enum class Path { scalar, sse2, avx2 };  // scalar first: `path` reads as scalar before it is initialised
+enum class Path { scalar, sse2, avx2, avx512 };  // scalar first: `path` reads as scalar before it is initialised
 
-// The widest path the build and the CPU allow, unless XGRAD_VMATH says "scalar" (libm's results, bit for bit) or
-// "sse2"; other values are ignored.
+// The widest path the build and the CPU allow, unless XGRAD_VMATH says "scalar" (libm's results, bit for bit),
+// "sse2" or "avx2"; other values are ignored.
 Path choose() {
   const char* env = std::getenv("XGRAD_VMATH");
   const std::string_view want = env ? env : "";
@@ -28,7 +28,8 @@ Path choose() {
 #if XGRAD_HAVE_LIBMVEC
   __builtin_cpu_init();  // this runs in a static initialiser, possibly before libgcc's own
   if (want == "sse2" || !__builtin_cpu_supports("avx2")) return Path::sse2;
-  return Path::avx2;
+  if (want == "avx2" || !__builtin_cpu_supports("avx512f")) return Path::avx2;
+  return Path::avx512;
 #else
   return Path::scalar;
 #endif
@@ -54,6 +55,7 @@ void lanes(const double* x, double* y, std::size_t n, V v, S s) {
 void exp(const double* x, double* y, std::size_t n) {
   auto s = [](double a) { return std::exp(a); };
 #if XGRAD_HAVE_LIBMVEC
+  if (path == Path::avx512) return exp_avx512(x, y, n);
   if (path == Path::avx2) return exp_avx2(x, y, n);
   if (path == Path::sse2) return lanes(x, y, n, _ZGVbN2v_exp, s);
 #endif
@@ -63,6 +65,7 @@ void exp(const double* x, double* y, std::size_t n) {
 void tanh(const double* x, double* y, std::size_t n) {
   auto s = [](double a) { return std::tanh(a); };
 #if XGRAD_HAVE_LIBMVEC
+  if (path == Path::avx512) return tanh_avx512(x, y, n);
   if (path == Path::avx2) return tanh_avx2(x, y, n);
   if (path == Path::sse2) return lanes(x, y, n, _ZGVbN2v_tanh, s);
 #endif
