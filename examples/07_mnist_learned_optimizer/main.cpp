@@ -13,7 +13,7 @@
 //                                                         baselines on every network (~25 min on 2 cores); writes
 //                                                         summary.csv, one CSV per network, mnist_learned_optimizer.png
 //      ./example_07_mnist_learned_optimizer --meta-train [--meta-steps N] [--meta-lr LR] [--meta-lr-final LR]
-//          [--from F0] [--seed S] [--threads T] [--params F]
+//          [--from F0] [--seed S] [--networks B] [--threads T] [--params F]
 //          meta-trains (from scratch, or on from the weights in F0) with a progress line, checkpointing every 25
 //          steps (to F, default the shipped file) and writing meta_training.csv in the working folder
 //      ./example_07_mnist_learned_optimizer --time        times one meta-gradient (unroll 20) and one run
@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
   double meta_lr = 1e-3, meta_lr_final = -1.0;  // final < 0: a constant rate
   std::string from_file;                         // --from: meta-train on from these weights
   std::uint32_t seed = 0;                        // --seed: another stream of meta-training tasks
+  std::size_t networks = 1;                      // --networks: MLPs per meta-training task
   std::string params_file = example::data_path(kParamsFile);
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--meta-train") == 0) meta = true;
@@ -175,18 +176,19 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--meta-lr-final") == 0 && i + 1 < argc) meta_lr_final = std::atof(argv[++i]);
     else if (std::strcmp(argv[i], "--from") == 0 && i + 1 < argc) from_file = argv[++i];
     else if (std::strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = std::uint32_t(std::atoi(argv[++i]));
+    else if (std::strcmp(argv[i], "--networks") == 0 && i + 1 < argc) networks = std::size_t(std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--params") == 0 && i + 1 < argc) params_file = argv[++i];
     else {
       std::printf("usage: %s [--smoke] [--tasks N] [--sweep-tasks N] [--time] [--params FILE.npz]\n"
                   "       %s --meta-train [--meta-steps N] [--threads T] [--meta-batch B] [--meta-lr LR] [--meta-lr-final LR]\n"
-                  "          [--from FILE.npz] [--seed S] [--params FILE.npz]\n",
+                  "          [--from FILE.npz] [--seed S] [--networks B] [--params FILE.npz]\n",
                   argv[0], argv[0]);
       return 2;
     }
   }
   const auto pools = example::mnist_pools(example::load_mnist());
   const learn::LstmOptimizerParams phi0 = learn::init_lstm_optimizer(random::key(0), kLearnedOptions, kLstmShape);
-  const auto base = mnist_task(pools.meta);
+  auto base = mnist_task(pools.meta);
 
   if (time_only) {
     const auto task = base.sample(random::key(1));
@@ -211,7 +213,9 @@ int main(int argc, char** argv) {
   if (meta) {
     const std::string& file = params_file;
     // --from goes on from saved weights (with a fresh outer adam); --meta-lr-final decays the outer rate along a
-    // cosine; --seed draws another stream of tasks (seed 0 is the shipped run's).
+    // cosine; --seed draws another stream of tasks (seed 0 is the shipped run's); --networks B trains B networks per
+    // task (one LSTM run over all their coordinates, the meta-loss their mean).
+    base.networks = networks;
     const auto start_phi = from_file.empty() ? phi0 : tree::load(from_file, phi0);
     const random::Key key = seed == 0 ? kMetaKey : random::fold_in(kMetaKey, seed);
     const optim::LearningRate lr = meta_lr_final < 0.0 ? optim::LearningRate(meta_lr)
@@ -221,7 +225,7 @@ int main(int argc, char** argv) {
                 "%zu threads, outer adam %.3g", meta_steps, kUnroll, kSteps, meta_batch, threads, meta_lr);
     if (meta_lr_final >= 0.0) std::printf(" decaying to %.3g (cosine)", meta_lr_final);
     if (!from_file.empty()) std::printf(", from %s", from_file.c_str());
-    std::printf(", task seed %u; checkpoints to %s\n", seed, file.c_str());
+    std::printf(", task seed %u, %zu network(s) per task; checkpoints to %s\n", seed, networks, file.c_str());
     std::vector<double> steps, losses;
     const auto r = learn::meta_train(
         start_phi, make_lstm, base, key,

@@ -180,9 +180,9 @@ TEST_CASE("tasks: MLP classification with a fresh minibatch per step, deeper net
   CHECK(task.X.shape() == Shape{50, 3});  // samples = 0: all rows, in order
   CHECK(xt::all(xt::equal(task.X.value(), X)));
   const auto w = task.init();
-  // Step k's loss is the loss on the first `batch` rows of permutation(fold_in(minibatch_key, k)).
+  // Step k's loss is the loss on the first `batch` rows of permutation(fold_in(minibatch_keys[0], k)).
   for (int k : {0, 1, 7}) {
-    const auto order = random::permutation(random::fold_in(task.minibatch_key, std::uint32_t(k)), 50);
+    const auto order = random::permutation(random::fold_in(task.minibatch_keys.at(0), std::uint32_t(k)), 50);
     const std::vector<std::size_t> rows(order.begin(), order.begin() + 8);
     CHECK(task.losses(w, k).item() == doctest::Approx(reference_loss(w, X, labels, rows)).epsilon(1e-13));
     CHECK(learn::losses_at(task, w, k).item() == task.losses(w, k).item());  // regenerated, not stored
@@ -221,4 +221,55 @@ TEST_CASE("tasks: MLP classification with a fresh minibatch per step, deeper net
   CHECK(task.losses(r.params).item() < 0.5 * task.losses(w).item());
   CHECK_THROWS_AS((learn::MlpClassification{.X = X, .labels = labels, .classes = 2, .layers = 0}.sample(random::key(0))),
                   ValueError);
+}
+
+TEST_CASE("tasks: several MLPs per task, each the single-network task of its keys") {
+  const auto [X, labels] = blobs(50);
+  const learn::MlpClassification one{.X = X, .labels = labels, .classes = 2, .hidden = 4, .samples = 0,
+                                     .activation = learn::Activation::sigmoid, .batch = 8};
+  auto three = one;
+  three.networks = 3;
+  const auto t1 = one.sample(random::key(2));
+  const auto t3 = three.sample(random::key(2));
+  REQUIRE(t3.networks() == 3);
+  const auto w = t3.init();
+  CHECK(w.layers[0].w.shape() == Shape{3, 3, 4});
+  CHECK(w.layers[0].b.shape() == Shape{3, 1, 4});
+  CHECK(w.layers[1].w.shape() == Shape{3, 4, 2});
+  // Network 0 is the single-network task (same weights, same minibatches).
+  CHECK(xt::all(xt::equal(xt::view(w.layers[0].w.value(), 0), t1.init().layers[0].w.value())));
+  for (int k : {0, 5}) {
+    const Array l3 = t3.losses(w, k).value();
+    REQUIRE(l3.shape()[0] == 3);
+    CHECK(l3(0) == doctest::Approx(t1.losses(t1.init(), k).item()).epsilon(1e-13));
+    // Network j: its own weights on its own minibatch (plain loops).
+    for (std::size_t j = 1; j < 3; ++j) {
+      learn::MlpWeights wj;
+      for (const auto& d : w.layers)
+        wj.layers.push_back({Tensor(Array(xt::view(d.w.value(), j))), Tensor(Array(xt::view(d.b.value(), j, 0)))});
+      const auto order = random::permutation(random::fold_in(t3.minibatch_keys[j], std::uint32_t(k)), 50);
+      CHECK(l3(j) == doctest::Approx(reference_loss(wj, X, labels, {order.begin(), order.begin() + 8})).epsilon(1e-13));
+    }
+  }
+  CHECK(t3.losses(w).shape() == Shape{3});  // all rows
+  CHECK(t3.losses(w).value()(0) == doctest::Approx(t1.losses(t1.init()).item()).epsilon(1e-13));
+  // Independent problems: the gradient of the summed losses in network 1's weights does not involve network 0's.
+  auto moved = w;
+  Array w0 = moved.layers[0].w.value();
+  xt::view(w0, 0) += 1.0;
+  moved.layers[0].w = Tensor(w0);
+  const auto total = [&](const learn::MlpWeights& p) { return learn::total_loss(t3, p, 2); };
+  const auto g = grad(total)(w), gm = grad(total)(moved);
+  CHECK(xt::all(xt::equal(xt::view(g.layers[0].w.value(), 1), xt::view(gm.layers[0].w.value(), 1))));
+  CHECK(!xt::all(xt::equal(xt::view(g.layers[0].w.value(), 0), xt::view(gm.layers[0].w.value(), 0))));
+  // Optimizers and the LSTM optimizer run on them as one pytree; every network learns.
+  const Array c = learn::loss_curves(opt::adam(0.05), t3, 40);
+  for (std::size_t j = 0; j < 3; ++j) CHECK(c(40, j) < 0.5 * c(0, j));
+  const auto phi = learn::init_lstm_optimizer(random::key(3), {}, {.hidden = 4});
+  const auto make = [](const learn::LstmOptimizerParams& p) { return learn::lstm_optimizer(p); };
+  const auto lstm = make(phi);
+  const auto r = learn::meta_value_and_grad(phi, make, t3, w, lstm.init(w), 0, 3);
+  CHECK(std::isfinite(r.meta_loss.item()));
+  CHECK(tree::ravel(r.grad).first.size() == tree::ravel(phi).first.size());
+  CHECK_THROWS_AS((learn::MlpClassification{.X = X, .labels = labels, .networks = 0}.sample(random::key(0))), ValueError);
 }

@@ -207,8 +207,8 @@ enum class Activation { tanh, sigmoid, relu };
 
 /// One dense layer y = x w + b.
 struct DenseLayer {
-  Tensor w;  ///< (inputs, outputs)
-  Tensor b;  ///< (outputs)
+  Tensor w;  ///< (inputs, outputs), or (networks, inputs, outputs) for a task of several networks
+  Tensor b;  ///< (outputs), or (networks, 1, outputs)
 };
 
 /// Weights of the classifier of MlpTask: hidden layers, then the linear read-out to the logits.
@@ -216,55 +216,78 @@ struct MlpWeights {
   std::vector<DenseLayer> layers;  ///< the hidden layers in order, the read-out last
 };
 
-/// The logits of an MLP on the rows of X: act(... act(X w_1 + b_1) ...) w_L + b_L.
+/// The logits of an MLP on the rows of X: act(... act(X w_1 + b_1) ...) w_L + b_L. With 3-D weights (B networks
+/// stacked) X is (rows, features) shared by all, or (B, rows, features), and the logits are (B, rows, classes).
 inline Tensor mlp_logits(const MlpWeights& w, const Tensor& X, Activation activation) {
   if (w.layers.empty()) throw ValueError("xgrad::learn::mlp_logits: the weights have no layers");
+  const auto layer = [](const Tensor& h, const DenseLayer& d) {
+    return d.w.ndim() == 3 ? matmul(h, d.w) + d.b : linear(h, d.w, d.b);
+  };
   Tensor h = X;
   for (std::size_t l = 0; l + 1 < w.layers.size(); ++l) {
-    const Tensor z = linear(h, w.layers[l].w, w.layers[l].b);
+    const Tensor z = layer(h, w.layers[l]);
     h = activation == Activation::tanh ? tanh(z) : activation == Activation::sigmoid ? sigmoid(z) : relu(z);
   }
-  return linear(h, w.layers.back().w, w.layers.back().b);
+  return layer(h, w.layers.back());
 }
 
-/// One problem: an MLP from fresh LeCun-normal weights (biases 0) on rows of a data set, loss the mean softmax
-/// cross-entropy. The parameters are a pytree (MlpWeights), not a batch of rows: a task is one problem and its losses
-/// have one element. With `batch` = 0 every step sees all the task's rows; otherwise step k sees `batch` distinct rows
-/// drawn from fold_in(minibatch_key, k) (the paper's fresh minibatch per step, regenerated from the key, not stored).
+/// MLPs from fresh LeCun-normal weights (biases 0) on rows of a data set, loss the mean softmax cross-entropy: one
+/// network (`networks` = 1, weights of shapes (in, out) and (out)) or B independent networks stacked along a leading
+/// axis (weights (B, in, out) and (B, 1, out)), one loss per network. With `batch` = 0 every step sees all the task's
+/// rows; otherwise network j's step k sees `batch` distinct rows drawn from fold_in(minibatch_keys[j], k) (the
+/// paper's fresh minibatch per step, regenerated from the key, not stored).
 struct MlpTask {
   Tensor X;                 ///< (samples, features): the task's rows
   Tensor Y;                 ///< (samples, classes): one-hot labels
   MlpWeights w0;            ///< the starting weights
   Activation activation = Activation::tanh;  ///< the hidden units' nonlinearity
   std::size_t batch = 0;    ///< rows per step (0: all)
-  random::Key minibatch_key{};  ///< the minibatches' key
+  std::vector<random::Key> minibatch_keys{};  ///< each network's minibatch key
   MlpWeights init() const { return w0; }
-  /// The loss on all the task's rows.
-  Tensor losses(const MlpWeights& w) const {
-    return reshape(mean(softmax_cross_entropy(mlp_logits(w, X, activation), Y)), {1});
-  }
-  /// The loss on step `step`'s minibatch.
+  /// Networks in the task.
+  std::size_t networks() const { return std::max<std::size_t>(minibatch_keys.size(), 1); }
+  /// The losses on all the task's rows: (networks,).
+  Tensor losses(const MlpWeights& w) const { return batch_losses(w, X, Y); }
+  /// The losses on step `step`'s minibatches: (networks,).
   Tensor losses(const MlpWeights& w, int step) const {
-    const std::size_t rows = X.shape()[0];
+    const std::size_t rows = X.shape()[0], B = networks();
     if (batch == 0 || batch >= rows) return losses(w);
-    const auto order = random::permutation(random::fold_in(minibatch_key, static_cast<std::uint32_t>(step)), rows);
     const Array& x = X.value();
     const Array& y = Y.value();
     const std::size_t features = x.shape()[1], classes = y.shape()[1];
-    Array xb = Array::from_shape({batch, features}), yb = Array::from_shape({batch, classes});
-    for (std::size_t i = 0; i < batch; ++i) {
-      std::copy_n(x.data() + order[i] * features, features, xb.data() + i * features);
-      std::copy_n(y.data() + order[i] * classes, classes, yb.data() + i * classes);
+    Shape xs{batch, features}, ys{batch, classes};
+    if (stacked()) {
+      xs.insert(xs.begin(), B);
+      ys.insert(ys.begin(), B);
     }
-    return reshape(mean(softmax_cross_entropy(mlp_logits(w, Tensor(std::move(xb)), activation), Tensor(std::move(yb)))),
-                   {1});
+    Array xb = Array::from_shape(xs), yb = Array::from_shape(ys);
+    for (std::size_t j = 0; j < B; ++j) {
+      const auto order = random::permutation(random::fold_in(minibatch_keys.at(j), static_cast<std::uint32_t>(step)), rows);
+      for (std::size_t i = 0; i < batch; ++i) {
+        std::copy_n(x.data() + order[i] * features, features, xb.data() + (j * batch + i) * features);
+        std::copy_n(y.data() + order[i] * classes, classes, yb.data() + (j * batch + i) * classes);
+      }
+    }
+    return batch_losses(w, Tensor(std::move(xb)), Tensor(std::move(yb)));
+  }
+
+ private:
+  bool stacked() const { return !w0.layers.empty() && w0.layers[0].w.ndim() == 3; }
+  Tensor batch_losses(const MlpWeights& w, const Tensor& x, const Tensor& y) const {
+    const Tensor logits = mlp_logits(w, x, activation);
+    if (!stacked()) return reshape(mean(softmax_cross_entropy(logits, y)), {1});
+    const Tensor labels = y.ndim() == 3 ? y : broadcast_to(y, logits.shape());
+    return mean(softmax_cross_entropy(logits, labels), {1});
   }
 };
 
 /// The distribution of MlpTask over a data set given as a (rows, features) matrix and integer labels 0..classes-1
 /// (for instance examples/data/digits.csv with the pixels scaled to [0, 1], or MNIST): a task draws `samples`
 /// distinct rows (0: all rows, in their order) from fold_in(key, 0), the weights of layer l from fold_in(key, 1 + l),
-/// and its minibatches (`batch` > 0) from fold_in(key, 100).
+/// and its minibatches (`batch` > 0) from fold_in(key, 100). With `networks` = B > 1 a task trains B independent
+/// networks on its rows (a batch of problems, as Quadratics' `batch`: a coordinatewise optimizer runs them as one
+/// parameter pytree, the meta-loss averages them); network j > 0 draws its weights and minibatches from
+/// fold_in(k, j) of those keys, so network 0 is the single-network task's.
 struct MlpClassification {
   Array X;                  ///< (rows, features)
   Array labels;             ///< (rows): integers 0..classes-1
@@ -274,6 +297,7 @@ struct MlpClassification {
   std::size_t layers = 1;   ///< hidden layers
   Activation activation = Activation::tanh;  ///< the hidden units' nonlinearity
   std::size_t batch = 0;    ///< rows per inner step (0: all the task's rows at every step)
+  std::size_t networks = 1; ///< independent networks per task
   MlpTask sample(random::Key key) const {
     if (X.dimension() != 2 || labels.dimension() != 1 || labels.size() != X.shape()[0])
       throw ShapeError("xgrad::learn::MlpClassification: X must be (rows, features) and labels (rows), got " +
@@ -281,6 +305,7 @@ struct MlpClassification {
     detail::check_positive(hidden, "hidden");
     detail::check_positive(classes, "classes");
     detail::check_positive(layers, "layers");
+    detail::check_positive(networks, "networks");
     const std::size_t rows = X.shape()[0], features = X.shape()[1];
     const std::size_t n = samples == 0 ? rows : std::min(samples, rows);
     std::vector<std::size_t> order(rows);
@@ -297,14 +322,28 @@ struct MlpClassification {
                          std::to_string(classes - 1));
       Y(i, static_cast<std::size_t>(c)) = 1.0;
     }
+    const auto of_network = [](random::Key k, std::size_t j) {
+      return j == 0 ? k : random::fold_in(k, static_cast<std::uint32_t>(j));
+    };
     MlpWeights w;
     for (std::size_t l = 0; l <= layers; ++l) {
       const std::size_t in = l == 0 ? features : hidden, out = l == layers ? classes : hidden;
-      w.layers.push_back({Tensor(random::normal(random::fold_in(key, static_cast<std::uint32_t>(1 + l)), {in, out},
-                                                0.0, 1.0 / std::sqrt(static_cast<double>(in)))),
-                          Tensor(Array(xt::zeros<double>({out})))});
+      const random::Key layer_key = random::fold_in(key, static_cast<std::uint32_t>(1 + l));
+      const double sd = 1.0 / std::sqrt(static_cast<double>(in));
+      if (networks == 1) {
+        w.layers.push_back({Tensor(random::normal(layer_key, {in, out}, 0.0, sd)), Tensor(Array(xt::zeros<double>({out})))});
+        continue;
+      }
+      Array wl = Array::from_shape({networks, in, out});
+      for (std::size_t j = 0; j < networks; ++j) {
+        const Array part = random::normal(of_network(layer_key, j), {in, out}, 0.0, sd);
+        std::copy(part.begin(), part.end(), wl.data() + j * in * out);
+      }
+      w.layers.push_back({Tensor(std::move(wl)), Tensor(Array(xt::zeros<double>({networks, std::size_t{1}, out})))});
     }
-    return {Tensor(std::move(Xs)), Tensor(std::move(Y)), std::move(w), activation, batch, random::fold_in(key, 100)};
+    std::vector<random::Key> minibatch_keys;
+    for (std::size_t j = 0; j < networks; ++j) minibatch_keys.push_back(of_network(random::fold_in(key, 100), j));
+    return {Tensor(std::move(Xs)), Tensor(std::move(Y)), std::move(w), activation, batch, std::move(minibatch_keys)};
   }
 };
 
