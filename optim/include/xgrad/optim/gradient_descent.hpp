@@ -12,6 +12,7 @@
 #include <cmath>
 #include <utility>
 
+#include "xgrad/optim/fista.hpp"
 #include "xgrad/optim/search.hpp"
 #include "xgrad/optim/solver.hpp"
 #include "xgrad/optim/solver_state.hpp"
@@ -20,12 +21,7 @@ namespace xgrad::optim {
 
 /// State of GradientDescent for parameters of type P: the shared record and the acceleration's extrapolated point.
 template <class P>
-struct GradientDescentState : SolverState<P> {
-  Array aux_params{};            ///< acceleration: the extrapolated point y (flat), else unused
-  double aux_value = 0.0;       ///< acceleration: f(y)
-  Array aux_grad{};              ///< acceleration: grad f(y) (flat)
-  double momentum = 1.0;        ///< acceleration: FISTA's t_k
-};
+struct GradientDescentState : SolverState<P>, FistaState {};
 
 /// The gradient-descent solver; options are public fields with defaults (designated initializers work). A failed
 /// step leaves params unchanged (always finite) and sets the status.
@@ -58,10 +54,7 @@ struct GradientDescent {
   /// Acceleration starts with y = x.
   template <class P>
   void init(GradientDescentState<P>& s, const P& params) const {
-    if (!acceleration) return;
-    s.aux_params = flat::values(params);
-    s.aux_value = s.value;
-    s.aux_grad = flat::values(s.grad);
+    if (acceleration) detail::fista_init(s, params);
   }
 
   /// The step x - t grad f(y) (y = x without acceleration), then FISTA's extrapolation.
@@ -92,39 +85,10 @@ struct GradientDescent {
       if (!r.decrease) return r;
     }
     r.ok = r.decrease = true;  // any point with sufficient decrease is taken
-    if (acceleration) extrapolate(s, it, r);
+    if (acceleration) detail::fista_extrapolate(s, it, r);
     return r;
   }
 
- private:
-  // FISTA: y+ = x+ + (t_k - 1) / t_{k+1} (x+ - x), restarted (y+ = x+, t = 1) when f went up or f(y+) is not finite.
-  template <class P, class It>
-  void extrapolate(GradientDescentState<P>& s, const It& it, const LineSearchResult& r) const {
-    double tn = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * s.momentum * s.momentum));
-    Array yn;
-    double fyn = 0.0;
-    Array gyn;
-    bool restart = r.value > s.value;
-    if (!restart) {
-      yn = flat::axpy(r.params, (s.momentum - 1.0) / tn, flat::sub(r.params, it.x()));
-      auto [f2, g2] = it(yn);
-      ++s.num_fun_eval;
-      ++s.num_grad_eval;
-      restart = !std::isfinite(f2) || !flat::all_finite(g2);
-      fyn = f2;
-      gyn = std::move(g2);
-    }
-    if (restart) {
-      tn = 1.0;
-      yn = r.params;
-      fyn = r.value;
-      gyn = r.grad;
-    }
-    s.momentum = tn;
-    s.aux_params = std::move(yn);
-    s.aux_value = fyn;
-    s.aux_grad = std::move(gyn);
-  }
 };
 
 }  // namespace xgrad::optim

@@ -2,8 +2,9 @@
 // The solver driver, written once for every solver (GradientDescent, LBFGS, BFGS, NonlinearCG, NewtonCG,
 // TransformSolver). As in optimistix, the driver owns the loop: it evaluates f, tests convergence (gtol, ftol,
 // xtol, stall, maxiter, non-finite, unbounded), asks the solver for a step, records it in the state and calls the
-// callback. `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves,
-// and the status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol`
+// callback. `tol` measures the gradient's global Euclidean norm: state.error = ||grad f(params)||_2 over all leaves
+// (or the solver's own optimality measure when it has `error(x, g)`: ProximalGradient's gradient mapping), and the
+// status is Status::converged with converged_by = gtol exactly when state.error <= tol. `ftol` and `xtol`
 // (scipy's, off by default) can also end a run converged; `stall_iterations` ends one that makes no progress as
 // Status::stalled (detail::progress_tests). A solver never reports success it did not reach.
 //
@@ -16,8 +17,9 @@
 //   void restart(state) const;                                           // optional: forget curvature memory
 //   void after_step(state, it, d, const LineSearchResult& r, bool restarted) const;  // optional: learn from r
 //   static LineSearch recommended_linesearch(LineSearchKind);  // optional: what `.linesearch = kind` means
-//   -- or a step of its own (GradientDescent, TransformSolver):
+//   -- or a step of its own (GradientDescent, ProximalGradient, TransformSolver):
 //   LineSearchResult step(state, const Iterate& it) const;               // the proposed point, or why none
+//   double error(const Array& x, const Array& g) const;  // optional: the optimality measure at flat x (default ||g||)
 //
 // and XGRAD_OPTIM_SOLVER_INTERFACE(X, XState) inside it, which gives it init_state / update / run / bind.
 #include <algorithm>
@@ -103,6 +105,15 @@ void progress_tests(const Solver& solver, IterationInfo& s, double f_old, const 
   }
 }
 
+// The optimality measure at flat x with flat gradient g: the solver's own `error(x, g)`, else ||g||_2.
+template <class Solver>
+double error_at(const Solver& solver, const Array& x, const Array& g) {
+  if constexpr (requires { solver.error(x, g); })
+    return solver.error(x, g);
+  else
+    return flat::norm2(g);
+}
+
 // Whether the solver decreases f at every accepted step (false: its ftol and stall tests are skipped).
 template <class Solver>
 bool monotone(const Solver& solver) {
@@ -186,7 +197,7 @@ P record_step(const Solver& solver, S& s, LineSearchResult& r, const P& params, 
     if (!r.decrease) return params;
   }
   s.value = r.value;
-  s.error = flat::norm2(r.grad);
+  s.error = error_at(solver, r.params, r.grad);
   s.grad = it.unravel(r.grad);
   if (r.ok)
     s.status = initial_status(s.value, s.error, tol);
@@ -202,7 +213,10 @@ template <class Solver, class F, class P, class... Args>
 auto init_state(const Solver& solver, const F& fun, const P& params, const Args&... args) {
   typename Solver::template state_type<P> s{};
   auto [y, g] = value_and_grad(fun)(params, args...);
-  s.error = flat::norm2(flat::values(g));
+  if constexpr (requires(const Array& a) { solver.error(a, a); })
+    s.error = solver.error(flat::values(params), flat::values(g));
+  else
+    s.error = flat::norm2(flat::values(g));
   s.grad = std::move(g);
   s.value = y.item();
   s.num_fun_eval = s.num_grad_eval = 1;
