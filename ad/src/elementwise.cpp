@@ -230,6 +230,137 @@ Tensor softplus(const Tensor& x) {
               {x}, [](const Node& n, const Tensor& g, Grads& d) { d(0, g * sigmoid(n.in(0))); });
 }
 
+// --- more unary math (numpy's names) ---------------------------------------------------------------------------
+
+namespace {
+constexpr double kLn2 = 0.693147180559945309417, kLn10 = 2.302585092994045684018;
+constexpr double kTwoOverSqrtPi = 1.128379167095512573896, kInvSqrt2Pi = 0.398942280401432677940;
+constexpr double kSqrtTwoOverPi = 0.797884560802865355879, kGeluC = 0.044715;
+// A unary op whose rule is g * f'(x, y) with f' given twice: on doubles (the fused first-order loop) and on
+// Tensors (the traced rule, for higher order).
+template <class V, class D, class T>
+Tensor unary_op(const char* op, const Tensor& x, V value, D dfused, T dtraced) {
+  return make(op, map1(x.value(), value), {x}, [](const Node& n, const Tensor& g, Grads& d) {
+    if (!d.recording()) return d(0, fused(g, n, [](double g, double x, double y) { return g * D{}(x, y); }));
+    d(0, g * T{}(n.in(0), n.out()));
+  });
+  (void)dfused;
+  (void)dtraced;
+}
+// Derivatives that are zero almost everywhere (floor, sign, ...): no cotangent flows.
+Tensor piecewise_constant(const char* op, const Tensor& x, double (*f)(double)) {
+  return make(op, map1(x.value(), f), {x}, [](const Node&, const Tensor&, Grads&) {});
+}
+}  // namespace
+
+#define XGRAD_UNARY(name, value_expr, dfused_expr, dtraced_expr)                                     \
+  Tensor name(const Tensor& x_) {                                                                  \
+    struct Df {                                                                                    \
+      double operator()(double x, double y) const { (void)x; (void)y; return dfused_expr; }          \
+    };                                                                                             \
+    struct Dt {                                                                                    \
+      Tensor operator()(const Tensor& x, const Tensor& y) const { (void)x; (void)y; return dtraced_expr; } \
+    };                                                                                             \
+    return unary_op(#name, x_, [](double x) { return value_expr; }, Df{}, Dt{});                    \
+  }
+
+XGRAD_UNARY(arcsin, std::asin(x), 1.0 / std::sqrt(1.0 - x * x), 1.0 / sqrt(1.0 - square(x)))
+XGRAD_UNARY(arccos, std::acos(x), -1.0 / std::sqrt(1.0 - x * x), -1.0 / sqrt(1.0 - square(x)))
+XGRAD_UNARY(arctan, std::atan(x), 1.0 / (1.0 + x * x), 1.0 / (1.0 + square(x)))
+XGRAD_UNARY(sinh, std::sinh(x), std::cosh(x), cosh(x))
+XGRAD_UNARY(cosh, std::cosh(x), std::sinh(x), sinh(x))
+XGRAD_UNARY(arcsinh, std::asinh(x), 1.0 / std::sqrt(x * x + 1.0), 1.0 / sqrt(square(x) + 1.0))
+XGRAD_UNARY(arccosh, std::acosh(x), 1.0 / std::sqrt(x * x - 1.0), 1.0 / sqrt(square(x) - 1.0))
+XGRAD_UNARY(arctanh, std::atanh(x), 1.0 / (1.0 - x * x), 1.0 / (1.0 - square(x)))
+XGRAD_UNARY(erf, std::erf(x), kTwoOverSqrtPi * std::exp(-x * x), kTwoOverSqrtPi * exp(-square(x)))
+XGRAD_UNARY(erfc, std::erfc(x), -kTwoOverSqrtPi * std::exp(-x * x), -kTwoOverSqrtPi * exp(-square(x)))
+XGRAD_UNARY(log2, std::log2(x), 1.0 / (x * kLn2), 1.0 / (x * kLn2))
+XGRAD_UNARY(log10, std::log10(x), 1.0 / (x * kLn10), 1.0 / (x * kLn10))
+XGRAD_UNARY(exp2, std::exp2(x), y * kLn2, y * kLn2)
+XGRAD_UNARY(reciprocal, 1.0 / x, -y * y, -square(y))
+XGRAD_UNARY(rsqrt, 1.0 / std::sqrt(x), -0.5 * y * y * y, -0.5 * y * square(y))
+XGRAD_UNARY(silu, x / (1.0 + std::exp(-x)),
+            (1.0 / (1.0 + std::exp(-x))) * (1.0 + x * (1.0 - 1.0 / (1.0 + std::exp(-x)))),
+            sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
+XGRAD_UNARY(log_sigmoid, std::min(x, 0.0) - std::log1p(std::exp(-std::abs(x))),
+            x >= 0 ? std::exp(-x) / (1.0 + std::exp(-x)) : 1.0 / (1.0 + std::exp(x)), sigmoid(-x))
+XGRAD_UNARY(softsign, x / (1.0 + std::abs(x)), 1.0 / ((1.0 + std::abs(x)) * (1.0 + std::abs(x))),
+            1.0 / square(1.0 + abs(x)))
+#undef XGRAD_UNARY
+
+Tensor sign(const Tensor& x) {
+  return piecewise_constant("sign", x, [](double a) { return a > 0 ? 1.0 : (a < 0 ? -1.0 : (std::isnan(a) ? a : 0.0)); });
+}
+Tensor floor(const Tensor& x) { return piecewise_constant("floor", x, [](double a) { return std::floor(a); }); }
+Tensor ceil(const Tensor& x) { return piecewise_constant("ceil", x, [](double a) { return std::ceil(a); }); }
+Tensor round(const Tensor& x) { return piecewise_constant("round", x, [](double a) { return std::nearbyint(a); }); }
+
+Tensor gelu(const Tensor& x, bool approximate) {
+  if (approximate)  // 0.5 x (1 + tanh(c (x + 0.044715 x^3))), c = sqrt(2/pi)
+    return make("gelu", map1(x.value(), [](double a) {
+                  return 0.5 * a * (1.0 + std::tanh(kSqrtTwoOverPi * (a + kGeluC * a * a * a)));
+                }),
+                {x}, [](const Node& n, const Tensor& g, Grads& d) {
+                  const Tensor& a = n.in(0);
+                  const Tensor t = tanh(kSqrtTwoOverPi * (a + kGeluC * a * square(a)));
+                  d(0, g * (0.5 * (1.0 + t) +
+                            0.5 * a * (1.0 - square(t)) * kSqrtTwoOverPi * (1.0 + 3.0 * kGeluC * square(a))));
+                });
+  // x Phi(x), Phi the standard normal CDF: derivative Phi(x) + x phi(x).
+  return make("gelu", map1(x.value(), [](double a) { return 0.5 * a * std::erfc(-a / std::sqrt(2.0)); }), {x},
+              [](const Node& n, const Tensor& g, Grads& d) {
+                const Tensor& a = n.in(0);
+                d(0, g * (0.5 * erfc(-a / std::sqrt(2.0)) + kInvSqrt2Pi * a * exp(-0.5 * square(a))));
+              });
+}
+
+Tensor elu(const Tensor& x, double alpha) {
+  return make("elu", map1(x.value(), [alpha](double a) { return a > 0 ? a : alpha * std::expm1(a); }), {x},
+              [](const Node& n, const Tensor& g, Grads& d) {
+                // y + alpha = alpha e^x below 0 (so the traced rule is differentiable again); 1 above.
+                const double alpha = n.param();
+                d(0, g * where(Array(xt::where(n.in(0).value() > 0.0, 1.0, 0.0)), Tensor(1.0), n.out() + alpha));
+              },
+              ad::Extra{.param = alpha});
+}
+
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  return make("leaky_relu", map1(x.value(), [negative_slope](double a) { return a >= 0 ? a : negative_slope * a; }),
+              {x},
+              [](const Node& n, const Tensor& g, Grads& d) {
+                d(0, g * Tensor(map1(n.in(0).value(), [s = n.param()](double a) { return a >= 0 ? 1.0 : s; })));
+              },
+              ad::Extra{.param = negative_slope});
+}
+
+// --- more binary math ------------------------------------------------------------------------------------------
+
+Tensor arctan2(const Tensor& y, const Tensor& x) {
+  return make("arctan2", map2("arctan2", y.value(), x.value(), [](double a, double b) { return std::atan2(a, b); }),
+              {y, x}, [](const Node& n, const Tensor& g, Grads& d) {
+                const Tensor r2 = square(n.in(0)) + square(n.in(1));
+                if (d.needs(0)) d(0, to_input(g * n.in(1) / r2, n, 0));
+                if (d.needs(1)) d(1, to_input(-g * n.in(0) / r2, n, 1));
+              });
+}
+Tensor hypot(const Tensor& x, const Tensor& y) {
+  return make("hypot", map2("hypot", x.value(), y.value(), [](double a, double b) { return std::hypot(a, b); }),
+              {x, y}, [](const Node& n, const Tensor& g, Grads& d) {
+                if (d.needs(0)) d(0, to_input(g * n.in(0) / n.out(), n, 0));
+                if (d.needs(1)) d(1, to_input(g * n.in(1) / n.out(), n, 1));
+              });
+}
+Tensor logaddexp(const Tensor& x, const Tensor& y) {
+  return make("logaddexp", map2("logaddexp", x.value(), y.value(), [](double a, double b) {
+                const double m = std::max(a, b);
+                return std::isinf(m) && m < 0 ? m : m + std::log1p(std::exp(-std::abs(a - b)));
+              }),
+              {x, y}, [](const Node& n, const Tensor& g, Grads& d) {
+                if (d.needs(0)) d(0, to_input(g * exp(n.in(0) - n.out()), n, 0));
+                if (d.needs(1)) d(1, to_input(g * exp(n.in(1) - n.out()), n, 1));
+              });
+}
+
 // --- selection -------------------------------------------------------------------------------------------------
 
 namespace {

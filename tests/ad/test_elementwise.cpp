@@ -47,6 +47,33 @@ TEST_CASE("unary ops: values and first/second derivatives against finite differe
       {"c*x", [](const Tensor& x) { return 2.0 * x; }, [](double a) { return 2 * a; }, -1, 1},
       {"x/c", [](const Tensor& x) { return x / 3.0; }, [](double a) { return a / 3; }, -1, 1},
       {"c/x", [](const Tensor& x) { return 2.0 / x; }, [](double a) { return 2 / a; }, 0.5, 2},
+      {"arcsin", [](const Tensor& x) { return arcsin(x); }, [](double a) { return std::asin(a); }, -0.8, 0.8},
+      {"arccos", [](const Tensor& x) { return arccos(x); }, [](double a) { return std::acos(a); }, -0.8, 0.8},
+      {"arctan", [](const Tensor& x) { return arctan(x); }, [](double a) { return std::atan(a); }, -3, 3},
+      {"sinh", [](const Tensor& x) { return sinh(x); }, [](double a) { return std::sinh(a); }, -2, 2},
+      {"cosh", [](const Tensor& x) { return cosh(x); }, [](double a) { return std::cosh(a); }, -2, 2},
+      {"arcsinh", [](const Tensor& x) { return arcsinh(x); }, [](double a) { return std::asinh(a); }, -3, 3},
+      {"arccosh", [](const Tensor& x) { return arccosh(x); }, [](double a) { return std::acosh(a); }, 1.2, 4},
+      {"arctanh", [](const Tensor& x) { return arctanh(x); }, [](double a) { return std::atanh(a); }, -0.8, 0.8},
+      {"erf", [](const Tensor& x) { return erf(x); }, [](double a) { return std::erf(a); }, -2, 2},
+      {"erfc", [](const Tensor& x) { return erfc(x); }, [](double a) { return std::erfc(a); }, -2, 2},
+      {"log2", [](const Tensor& x) { return log2(x); }, [](double a) { return std::log2(a); }, 0.5, 4},
+      {"log10", [](const Tensor& x) { return log10(x); }, [](double a) { return std::log10(a); }, 0.5, 4},
+      {"exp2", [](const Tensor& x) { return exp2(x); }, [](double a) { return std::exp2(a); }, -2, 2},
+      {"reciprocal", [](const Tensor& x) { return reciprocal(x); }, [](double a) { return 1 / a; }, 0.5, 2},
+      {"rsqrt", [](const Tensor& x) { return rsqrt(x); }, [](double a) { return 1 / std::sqrt(a); }, 0.5, 2},
+      {"gelu", [](const Tensor& x) { return gelu(x); },
+       [](double a) { return 0.5 * a * (1 + std::tanh(std::sqrt(2 / M_PI) * (a + 0.044715 * a * a * a))); }, -3, 3},
+      {"gelu exact", [](const Tensor& x) { return gelu(x, false); },
+       [](double a) { return 0.5 * a * (1 + std::erf(a / std::sqrt(2.0))); }, -3, 3},
+      {"silu", [](const Tensor& x) { return silu(x); }, [](double a) { return a / (1 + std::exp(-a)); }, -4, 4},
+      {"elu>0", [](const Tensor& x) { return elu(x); }, [](double a) { return a > 0 ? a : std::expm1(a); }, 0.1, 2},
+      {"elu<0", [](const Tensor& x) { return elu(x, 1.5); }, [](double a) { return a > 0 ? a : 1.5 * std::expm1(a); }, -2, -0.1},
+      {"leaky_relu<0", [](const Tensor& x) { return leaky_relu(x, 0.1); }, [](double a) { return a >= 0 ? a : 0.1 * a; }, -2, -0.1},
+      {"leaky_relu>0", [](const Tensor& x) { return leaky_relu(x); }, [](double a) { return a >= 0 ? a : 0.01 * a; }, 0.1, 2},
+      {"log_sigmoid", [](const Tensor& x) { return log_sigmoid(x); }, [](double a) { return -std::log1p(std::exp(-a)); }, -4, 4},
+      {"softsign>0", [](const Tensor& x) { return softsign(x); }, [](double a) { return a / (1 + std::abs(a)); }, 0.1, 3},
+      {"softsign<0", [](const Tensor& x) { return softsign(x); }, [](double a) { return a / (1 + std::abs(a)); }, -3, -0.1},
   };
   for (const auto& c : cases)
     for (const auto& s : unary_shapes) {
@@ -77,6 +104,9 @@ TEST_CASE("binary ops broadcast like numpy, with first/second derivatives") {
       {"pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); }, 0.5, 2},
       {"maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); }, -1, 1},
       {"minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); }, -1, 1},
+      {"arctan2", [](const Tensor& a, const Tensor& b) { return arctan2(a, b); }, 0.5, 2},
+      {"hypot", [](const Tensor& a, const Tensor& b) { return hypot(a, b); }, 0.5, 2},
+      {"logaddexp", [](const Tensor& a, const Tensor& b) { return logaddexp(a, b); }, -2, 2},
   };
   for (const auto& c : cases)
     for (const auto& [sa, sb] : binary_shapes) {
@@ -197,5 +227,28 @@ TEST_CASE("exp and tanh (vectorised through libmvec when built with it): within 
     const double we = std::exp(specials(i)), wt = std::tanh(specials(i));
     CHECK((std::isnan(we) ? std::isnan(e(i)) : e(i) == we));
     CHECK((std::isnan(wt) ? std::isnan(t(i)) : (t(i) == wt && std::signbit(t(i)) == std::signbit(wt))));
+  }
+}
+
+TEST_CASE("more binary ops: values against libm, including the quadrants of arctan2 and large logaddexp") {
+  const Array y{1.0, 1.0, -1.0, -1.0, 0.0}, x{1.0, -1.0, -1.0, 1.0, -2.0};
+  const Array t = arctan2(Tensor(y), Tensor(x)).value();
+  for (std::size_t i = 0; i < y.size(); ++i) CHECK(t(i) == doctest::Approx(std::atan2(y(i), x(i))).epsilon(1e-15));
+  CHECK(hypot(Tensor(1e200), Tensor(1e200)).item() == doctest::Approx(std::sqrt(2.0) * 1e200).epsilon(1e-15));
+  CHECK(logaddexp(Tensor(1000.0), Tensor(1000.0)).item() == doctest::Approx(1000.0 + std::log(2.0)).epsilon(1e-15));
+  CHECK(logaddexp(Tensor(-INFINITY), Tensor(-INFINITY)).item() == -INFINITY);
+  CHECK(log_sigmoid(Tensor(-800.0)).item() == -800.0);  // no overflow
+}
+
+TEST_CASE("piecewise-constant ops: numpy's values (round halves to even) and zero derivatives") {
+  const Array a{-1.5, -0.5, 0.5, 1.5, 2.5, -0.0, 0.2};
+  CHECK(round(Tensor(a)).value() == Array{-2.0, -0.0, 0.0, 2.0, 2.0, -0.0, 0.0});
+  CHECK(floor(Tensor(a)).value() == Array{-2.0, -1.0, 0.0, 1.0, 2.0, -0.0, 0.0});
+  CHECK(ceil(Tensor(a)).value() == Array{-1.0, -0.0, 1.0, 2.0, 3.0, -0.0, 1.0});
+  CHECK(sign(Tensor(a)).value() == Array{-1.0, -1.0, 1.0, 1.0, 1.0, 0.0, 1.0});
+  for (auto f : {+[](const Tensor& x) { return round(x); }, +[](const Tensor& x) { return floor(x); },
+                 +[](const Tensor& x) { return ceil(x); }, +[](const Tensor& x) { return sign(x); }}) {
+    const Tensor g = grad([f](const Tensor& x) { return sum(f(x) * x); })(Tensor(a));
+    CHECK(g.value() == f(Tensor(a)).value());  // d/dx (f(x) x) = f(x) + 0
   }
 }

@@ -48,6 +48,46 @@ Tensor where(Array cond, Tensor x, Tensor y);
 /// x limited to [lo, hi]; the derivative is 1 inside, 0 outside.
 Tensor clip(const Tensor& x, double lo, double hi);
 
+/// numpy's inverse trigonometric and hyperbolic functions (NaN outside their domains, as numpy).
+Tensor arcsin(const Tensor& x);
+Tensor arccos(const Tensor& x);
+Tensor arctan(const Tensor& x);
+Tensor sinh(const Tensor& x);
+Tensor cosh(const Tensor& x);
+Tensor arcsinh(const Tensor& x);
+Tensor arccosh(const Tensor& x);
+Tensor arctanh(const Tensor& x);
+/// The error function and its complement (jax.scipy.special.erf, erfc).
+Tensor erf(const Tensor& x);
+Tensor erfc(const Tensor& x);
+Tensor log2(const Tensor& x);
+Tensor log10(const Tensor& x);
+Tensor exp2(const Tensor& x);
+/// 1 / x and 1 / sqrt(x) (jax.lax.reciprocal, rsqrt).
+Tensor reciprocal(const Tensor& x);
+Tensor rsqrt(const Tensor& x);
+/// arctan(y / x) in the right quadrant; numpy's argument order (y first).
+Tensor arctan2(const Tensor& y, const Tensor& x);
+/// sqrt(x^2 + y^2) without overflow.
+Tensor hypot(const Tensor& x, const Tensor& y);
+/// log(exp(x) + exp(y)) without overflow.
+Tensor logaddexp(const Tensor& x, const Tensor& y);
+/// Piecewise constant: the value, and a zero derivative (as JAX). round is numpy's (halves to even).
+Tensor sign(const Tensor& x);
+Tensor floor(const Tensor& x);
+Tensor ceil(const Tensor& x);
+Tensor round(const Tensor& x);
+
+/// Activations, as jax.nn: gelu (approximate: the tanh form, JAX's default; else x Phi(x) with the exact normal
+/// CDF), silu (x sigmoid(x), a.k.a. swish), elu, leaky_relu (derivative 1 at 0, as JAX), log_sigmoid (without
+/// overflow), softsign (x / (1 + |x|)).
+Tensor gelu(const Tensor& x, bool approximate = true);
+Tensor silu(const Tensor& x);
+Tensor elu(const Tensor& x, double alpha = 1.0);
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+Tensor log_sigmoid(const Tensor& x);
+Tensor softsign(const Tensor& x);
+
 /// Elementwise sign, as a constant (no derivative).
 Array sign(const Array& x);
 
