@@ -271,4 +271,83 @@ Tensor norm(const Tensor& x, const Axes& axes, bool keepdims) {
   return finish(norm_keep(x, ax), x.shape(), ax, keepdims);
 }
 
+// --- variance, standard deviation, cumulative sums, arg-extrema -------------------------------------------------
+
+Tensor var(const Tensor& x, const Axes& axes, double ddof, bool keepdims) {
+  const auto ax = norm_axes(axes, x.ndim(), "var", true);
+  double count = 1;
+  for (auto a : ax) count *= double(x.shape()[a]);
+  if (!(count - ddof > 0))
+    throw ValueError("xgrad::var: " + std::to_string(count) + " elements with ddof " + std::to_string(ddof) +
+                     " (shape " + shape_str(x.shape()) + "): the divisor count - ddof must be positive");
+  // Composed of ops: differentiable to any order (the two-pass formula, as numpy).
+  return sum(square(x - mean(x, axes, true)), axes, keepdims) / (count - ddof);
+}
+Tensor var(const Tensor& x) { return var(x, {}, 0.0, false); }
+Tensor stddev(const Tensor& x, const Axes& axes, double ddof, bool keepdims) { return sqrt(var(x, axes, ddof, keepdims)); }
+Tensor stddev(const Tensor& x) { return sqrt(var(x)); }
+
+namespace {
+// Cumulative sum along `axis` (reverse: from the end). Each direction's adjoint is the other direction.
+Array cumulative(const Array& x, std::size_t axis, bool reverse) {
+  Array out = x;
+  const Shape s = shape_of(x);
+  std::size_t inner = 1, outer = 1;
+  for (std::size_t d = axis + 1; d < s.size(); ++d) inner *= s[d];
+  for (std::size_t d = 0; d < axis; ++d) outer *= s[d];
+  const std::size_t n = s[axis];
+  double* o = out.data();
+  for (std::size_t a = 0; a < outer; ++a)
+    for (std::size_t b = 0; b < inner; ++b) {
+      double acc = 0.0;
+      for (std::size_t k = 0; k < n; ++k) {
+        const std::size_t i = (a * n + (reverse ? n - 1 - k : k)) * inner + b;
+        acc += o[i];
+        o[i] = acc;
+      }
+    }
+  return out;
+}
+Tensor cumsum_op(const Tensor& x, std::size_t axis, bool reverse) {
+  return make(reverse ? "cumsum_reverse" : "cumsum", cumulative(x.value(), axis, reverse), {x},
+              [](const Node& n, const Tensor& g, Grads& d) {
+                d(0, cumsum_op(g, static_cast<std::size_t>(n.ints()[0]), n.ints()[1] == 0));
+              },
+              ad::Extra{.ints = {static_cast<std::ptrdiff_t>(axis), reverse ? 1 : 0}});
+}
+Array arg_extremum(const Tensor& x, std::ptrdiff_t axis, bool largest, const char* op) {
+  if (x.size() == 0) throw ValueError(std::string("xgrad::") + op + ": an empty array of shape " + shape_str(x.shape()));
+  const std::size_t ax = normalize_axis(axis, x.ndim(), op);
+  const Shape s = x.shape();
+  std::size_t inner = 1, outer = 1;
+  for (std::size_t d = ax + 1; d < s.size(); ++d) inner *= s[d];
+  for (std::size_t d = 0; d < ax; ++d) outer *= s[d];
+  Shape rs;
+  for (std::size_t d = 0; d < s.size(); ++d)
+    if (d != ax) rs.push_back(s[d]);
+  Array out = Array::from_shape(rs);
+  const double* v = x.value().data();
+  for (std::size_t a = 0; a < outer; ++a)
+    for (std::size_t b = 0; b < inner; ++b) {
+      std::size_t best = 0;
+      double bv = v[a * s[ax] * inner + b];
+      for (std::size_t k = 1; k < s[ax]; ++k) {
+        const double c = v[(a * s[ax] + k) * inner + b];
+        if (std::isnan(bv)) break;  // numpy: the first NaN wins
+        if (std::isnan(c) || (largest ? c > bv : c < bv)) best = k, bv = c;
+      }
+      out.data()[a * inner + b] = double(best);
+    }
+  return out;
+}
+}  // namespace
+
+Tensor cumsum(const Tensor& x) { return cumsum_op(reshape(x, {-1}), 0, false); }
+Tensor cumsum(const Tensor& x, std::ptrdiff_t axis) { return cumsum_op(x, normalize_axis(axis, x.ndim(), "cumsum"), false); }
+
+Array argmax(const Tensor& x) { return arg_extremum(reshape(stop_gradient(x), {-1}), 0, true, "argmax"); }
+Array argmax(const Tensor& x, std::ptrdiff_t axis) { return arg_extremum(x, axis, true, "argmax"); }
+Array argmin(const Tensor& x) { return arg_extremum(reshape(stop_gradient(x), {-1}), 0, false, "argmin"); }
+Array argmin(const Tensor& x, std::ptrdiff_t axis) { return arg_extremum(x, axis, false, "argmin"); }
+
 }  // namespace xgrad

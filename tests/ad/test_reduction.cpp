@@ -379,3 +379,48 @@ TEST_CASE("norm: values, gradient x / |x|, and gradient 0 at 0") {
   const Array h = hessian([](const Tensor& t) { return norm(t); })(x);
   check_close(h, Array{{0.64 / 5, -0.48 / 5}, {-0.48 / 5, 0.36 / 5}});
 }
+
+TEST_CASE("var and stddev (ddof, axes, keepdims) against xtensor, with first and second derivatives") {
+  const Array a = xgrad::testing::sample({3, 4}, -1, 2, 9);
+  CHECK(var(Tensor(a)).item() == doctest::Approx(xt::variance(a)()).epsilon(1e-14));
+  CHECK(stddev(Tensor(a)).item() == doctest::Approx(std::sqrt(xt::variance(a)())).epsilon(1e-14));
+  const Array v1 = var(Tensor(a), {1}, 1.0).value();  // ddof 1 along rows: sum of squares / 3
+  for (std::size_t i = 0; i < 3; ++i) {
+    double m = 0;
+    for (std::size_t j = 0; j < 4; ++j) m += a(i, j) / 4.0;
+    double ss = 0;
+    for (std::size_t j = 0; j < 4; ++j) ss += (a(i, j) - m) * (a(i, j) - m);
+    CHECK(v1(i) == doctest::Approx(ss / 3.0).epsilon(1e-14));
+  }
+  CHECK(var(Tensor(a), {0}, 0.0, true).shape() == Shape{1, 4});
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return var(x, {1}, 1.0); }, Tensor(a));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return stddev(x, {0}, 0.0, true); }, Tensor(a));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return stddev(x); }, Tensor(a));
+  CHECK_THROWS_AS(var(Tensor(a), {1}, 4.0), ValueError);  // 4 elements, ddof 4
+}
+
+TEST_CASE("cumsum along an axis and flattened, with first and second derivatives") {
+  const Array a = xgrad::testing::sample({2, 3, 2}, -1, 1, 4);
+  const Array c = cumsum(Tensor(a), 1).value();
+  CHECK(c(1, 2, 0) == doctest::Approx(a(1, 0, 0) + a(1, 1, 0) + a(1, 2, 0)).epsilon(1e-15));
+  CHECK(c(0, 1, 1) == doctest::Approx(a(0, 0, 1) + a(0, 1, 1)).epsilon(1e-15));
+  const Array f = cumsum(Tensor(a)).value();
+  REQUIRE(f.size() == 12);
+  CHECK(f(11) == doctest::Approx(xt::sum(a)()).epsilon(1e-14));
+  for (std::ptrdiff_t axis : {0, 1, 2, -1}) {
+    CAPTURE(axis);
+    XGRAD_CHECK_GRADS([axis](const Tensor& x) { return square(cumsum(x, axis)); }, Tensor(a));
+  }
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return cumsum(x) * cumsum(x); }, Tensor(a));
+  CHECK_THROWS_AS(cumsum(Tensor(a), 3), ShapeError);
+}
+
+TEST_CASE("argmax and argmin: numpy's indices, ties to the first, NaN first") {
+  const Array a{{1.0, 5.0, 5.0}, {7.0, -1.0, 2.0}};
+  CHECK(argmax(Tensor(a))() == 3.0);
+  CHECK(argmin(Tensor(a))() == 4.0);
+  CHECK(argmax(Tensor(a), 1) == Array{1.0, 0.0});
+  CHECK(argmin(Tensor(a), 0) == Array{0.0, 1.0, 1.0});
+  CHECK(argmax(Tensor(Array{1.0, std::nan(""), 3.0}))() == 1.0);
+  CHECK_THROWS_AS(argmax(Tensor(Array::from_shape({0}))), ValueError);
+}

@@ -1,6 +1,6 @@
 #pragma once
-// Reductions over all axes or given axes (numpy's axis/keepdims): sum, mean, max, min, prod, logsumexp, norm;
-// and softmax / log_softmax along an axis.
+// Reductions over all axes or given axes (numpy's axis/keepdims): sum, mean, max, min, prod, logsumexp, norm, var,
+// stddev; softmax / log_softmax and cumsum along an axis; argmax / argmin (values).
 #include <cstddef>
 #include <vector>
 
@@ -31,5 +31,21 @@ Tensor log_softmax(const Tensor& x, std::ptrdiff_t axis = -1);
 /// Euclidean (Frobenius) norm over all elements or over axes; its derivative at 0 is taken as 0.
 Tensor norm(const Tensor& x);
 Tensor norm(const Tensor& x, const Axes& axes, bool keepdims = false);
+/// Variance and standard deviation (numpy.var, numpy.std; the latter named stddev, as xtensor, since a function
+/// `std` would make `std::` ambiguous after `using namespace xgrad`) over all elements or over axes, with numpy's ddof
+/// (divisor count - ddof, which must be positive); stddev's derivative is infinite where the variance is 0 (as JAX).
+Tensor var(const Tensor& x);
+Tensor var(const Tensor& x, const Axes& axes, double ddof = 0.0, bool keepdims = false);
+Tensor stddev(const Tensor& x);
+Tensor stddev(const Tensor& x, const Axes& axes, double ddof = 0.0, bool keepdims = false);
+/// Cumulative sum along an axis (numpy.cumsum); without an axis, over the flattened array.
+Tensor cumsum(const Tensor& x);
+Tensor cumsum(const Tensor& x, std::ptrdiff_t axis);
+/// Indices of the largest / smallest element (numpy.argmax, argmin: the first one on ties, the first NaN if any),
+/// over the flattened array or along an axis, as values (not differentiable). ValueError on an empty array.
+Array argmax(const Tensor& x);
+Array argmax(const Tensor& x, std::ptrdiff_t axis);
+Array argmin(const Tensor& x);
+Array argmin(const Tensor& x, std::ptrdiff_t axis);
 
 }  // namespace xgrad
