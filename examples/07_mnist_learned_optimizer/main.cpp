@@ -10,7 +10,7 @@
 // test pool (500: the accuracy of the trained networks).
 //
 // Run: ./example_07_mnist_learned_optimizer              evaluates examples/data/lstm_mnist.npz against the tuned
-//                                                         baselines on every network (~25 min on 2 cores); writes
+//                                                         baselines on every network (~10 min on 2 cores); writes
 //                                                         summary.csv, one CSV per network, mnist_learned_optimizer.png
 //      ./example_07_mnist_learned_optimizer --meta-train [--meta-steps N] [--meta-lr LR] [--meta-lr-final LR]
 //          [--from F0] [--seed S] [--networks B] [--threads T] [--params F]
