@@ -238,14 +238,12 @@ constexpr double kTwoOverSqrtPi = 1.128379167095512573896, kInvSqrt2Pi = 0.39894
 constexpr double kSqrtTwoOverPi = 0.797884560802865355879, kGeluC = 0.044715;
 // A unary op whose rule is g * f'(x, y) with f' given twice: on doubles (the fused first-order loop) and on
 // Tensors (the traced rule, for higher order).
-template <class V, class D, class T>
-Tensor unary_op(const char* op, const Tensor& x, V value, D dfused, T dtraced) {
+template <class D, class T, class V>
+Tensor unary_op(const char* op, const Tensor& x, V value) {
   return make(op, map1(x.value(), value), {x}, [](const Node& n, const Tensor& g, Grads& d) {
     if (!d.recording()) return d(0, fused(g, n, [](double g, double x, double y) { return g * D{}(x, y); }));
     d(0, g * T{}(n.in(0), n.out()));
   });
-  (void)dfused;
-  (void)dtraced;
 }
 // Derivatives that are zero almost everywhere (floor, sign, ...): no cotangent flows.
 Tensor piecewise_constant(const char* op, const Tensor& x, double (*f)(double)) {
@@ -261,7 +259,7 @@ Tensor piecewise_constant(const char* op, const Tensor& x, double (*f)(double)) 
     struct Dt {                                                                                    \
       Tensor operator()(const Tensor& x, const Tensor& y) const { (void)x; (void)y; return dtraced_expr; } \
     };                                                                                             \
-    return unary_op(#name, x_, [](double x) { return value_expr; }, Df{}, Dt{});                    \
+    return unary_op<Df, Dt>(#name, x_, [](double x) { return value_expr; });                        \
   }
 
 XGRAD_UNARY(arcsin, std::asin(x), 1.0 / std::sqrt(1.0 - x * x), 1.0 / sqrt(1.0 - square(x)))

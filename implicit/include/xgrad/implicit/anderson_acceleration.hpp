@@ -92,7 +92,7 @@ struct AndersonAcceleration {
       ++s.iter_num;
       ++s.num_fun_eval;
       if (!flat::all_finite(image)) {
-        if (xs.empty() || last_image.size() == 0) {  // a plain step failed: nothing left to fall back on
+        if (xs.empty()) {  // a plain step failed: nothing left to fall back on
           s.status = optim::Status::non_finite;
           return {unravel(last_good), s};
         }
