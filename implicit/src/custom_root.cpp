@@ -1,10 +1,15 @@
 // The backward rule of an implicit node: theta_bar = -(dF/dtheta)^T u with (dF/dz)^T u = z_bar.
 #include "xgrad/implicit/custom_root.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "xgrad/ad/custom.hpp"
 #include "xgrad/core/error.hpp"
+#include "xgrad/core/flat.hpp"
 
 namespace xgrad::implicit::detail {
 namespace {
@@ -60,7 +65,7 @@ Tensor transposed_jacobian_product(const RootCore& c, const Tensor& z, const std
 // The value of the adjoint u with (dF/dz)^T u = g, F already evaluated in `pb` (traced in z, its input 0): each
 // matvec is one pullback, asking for z's cotangent only. Records the solve in the report and applies the failure
 // policy.
-Array adjoint_values(const RootCore& c, const ad::Pullback& pb, std::size_t n, const Array& g) {
+LinearSolution<Array> adjoint_solve(const RootCore& c, const ad::Pullback& pb, std::size_t n, const Array& g) {
   FlatMatvec ATv = [&](const Array& v) {
     auto r = pb(Tensor(v), {0});
     return r[0] ? r[0]->value() : Array(xt::zeros<double>({n}));
@@ -93,7 +98,122 @@ Array adjoint_values(const RootCore& c, const ad::Pullback& pb, std::size_t n, c
     what += sol.info.message;
     failure(c, what);
   }
-  return std::move(sol.x);
+  return sol;
+}
+
+// The theta cotangents of pb for output cotangent w, as one flat Array (zeros where F does not depend on a leaf).
+Array theta_cotangents(const ad::Pullback& pb, const Tensor& w, const std::vector<Tensor>& th,
+                       const std::vector<std::size_t>& which) {
+  std::size_t total = 0;
+  for (std::size_t i : which) total += th[i - 1].size();
+  Array out = xt::zeros<double>({total});
+  auto cts = pb(w, which);
+  std::size_t off = 0;
+  for (std::size_t k = 0; k < which.size(); ++k) {
+    const std::size_t m = th[which[k] - 1].size();
+    if (cts[k]) std::copy(cts[k]->value().begin(), cts[k]->value().end(), out.begin() + std::ptrdiff_t(off));
+    off += m;
+  }
+  return out;
+}
+
+// The bound of ErrorBound (custom_root.hpp; derivation in docs/ARCHITECTURE.md, "Error bound"): from F's residual
+// and the adjoint solve's, sigma_min from the Krylov spaces of that solve and of a rough solve for the error's
+// direction, ||dF/dtheta|| by power iteration, and how the vjps of F with u change when x moves by the solution's
+// error bound.
+ErrorBound error_bound(const RootCore& c, const ad::Pullback& pb, const Tensor& x, const std::vector<Tensor>& th,
+                       const std::vector<bool>& needed, const std::vector<std::size_t>& which, const Array& u,
+                       const SolveInfo& adjoint) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::size_t n = x.size();
+  const Array zero = xt::zeros<double>({n});
+  auto value_or_zero = [&](const std::optional<Tensor>& t) { return t ? t->value() : zero; };
+  ErrorBound eb;
+  const Array Fx = pb.output().value();
+  eb.inner_residual = flat::norm2(Fx);
+  eb.adjoint_residual = adjoint.residual;
+  eb.sigma_min = adjoint.sigma_min;
+  auto finish = [&] {
+    eb.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return eb;
+  };
+  // v -> J^T v (one pullback) and v -> J v (its transpose, one more level).
+  const FlatMatvec JTv = [&](const Array& v) { return value_or_zero(pb(Tensor(v), {0})[0]); };
+  const FlatMatvec Jv = [&](const Array& v) {
+    const ad::Pullback T({Tensor(zero)}, {true}, [&](const std::vector<Tensor>& w) {
+      auto r = pb(w[0], {0});
+      return r[0] ? *r[0] : Tensor(zero);
+    });
+    return value_or_zero(T(Tensor(v), {0})[0]);
+  };
+
+  // The error's direction: x_hat - x* ~ J^{-1} F(x_hat), solved roughly (a direction is all it gives; its Krylov
+  // space is a second look at sigma_min). J^T = J for the symmetric methods.
+  Array d = Fx;
+  if (eb.inner_residual > 0.0) {
+    const bool symmetric = c.options.solver.method == Method::cg || c.options.solver.method == Method::cholesky;
+    const SolveOptions rough{.tol = 1e-2, .maxiter = static_cast<int>(std::min<std::size_t>(10 * n, 200))};
+    auto sol = solve_flat(symmetric ? Method::cg : Method::gmres, symmetric ? JTv : Jv, {}, Fx, zero, rough);
+    if (flat::all_finite(sol.x) && flat::norm2(sol.x) > 0.0) d = std::move(sol.x);
+    d /= flat::norm2(d);
+    if (!c.options.solver.options.preconditioner && sol.info.sigma_min > 0.0)
+      eb.sigma_min = std::isfinite(eb.sigma_min) ? std::min(eb.sigma_min, sol.info.sigma_min) : eb.sigma_min;
+  }
+  if (!(eb.sigma_min > 0.0) || !std::isfinite(eb.sigma_min)) {
+    eb.note = "no estimate of sigma_min(dF/dx) from the adjoint solve (" + adjoint.method +
+              (c.options.solver.options.preconditioner ? ", preconditioned" : "") + "): use cg, gmres, normal_cg, lu or cholesky";
+    return finish();
+  }
+  eb.solution_error = eb.inner_residual / eb.sigma_min;
+
+  // ||B||: power iteration on B B^T from u's direction (theta_bar's), B t by transposing t -> B^T t.
+  const auto Bt = [&](const Array& w) { return theta_cotangents(pb, Tensor(w), th, which); };
+  const auto B = [&](const Array& t) {
+    const ad::Pullback T({Tensor(zero)}, {true}, [&](const std::vector<Tensor>& w) {
+      auto cts = pb(w[0], which);
+      std::vector<Tensor> parts;
+      for (std::size_t k = 0; k < which.size(); ++k)
+        parts.push_back(cts[k] ? reshape(*cts[k], {-1}) : Tensor(Array(xt::zeros<double>({th[which[k] - 1].size()}))));
+      return parts.size() == 1 ? parts[0] : concatenate(parts, 0);
+    });
+    return value_or_zero(T(Tensor(t), {0})[0]);
+  };
+  Array w = flat::norm2(u) > 0.0 ? u : Array(xt::ones<double>({n}));
+  w /= flat::norm2(w);
+  for (int it = 0; it < 8; ++it) {
+    const Array t = Bt(w);
+    eb.jacobian_theta_norm = std::max(eb.jacobian_theta_norm, flat::norm2(t));
+    w = B(t);
+    const double nw = flat::norm2(w);
+    if (!(nw > 0.0) || !std::isfinite(nw)) break;
+    w /= nw;
+  }
+  eb.sensitivity = eb.jacobian_theta_norm / eb.sigma_min;
+
+  // a and b: the change of ((dF/dx)^T u, (dF/dtheta)^T u) when x moves by eps_x, the larger over two directions:
+  // the error's estimated one and u's (along which (dF/dtheta)^T u changes most when F is linear in x).
+  if (eb.inner_residual > 0.0) {
+    Array x0 = x.value();
+    x0.reshape({n});
+    const Array zt1 = value_or_zero(pb(Tensor(u), {0})[0]);
+    const Array tt1 = Bt(u);
+    std::vector<Array> directions{d};
+    if (flat::norm2(u) > 0.0) directions.push_back(u / flat::norm2(u));
+    for (const Array& dir : directions) {
+      const ad::Pullback pb2 = traced_F(c, Tensor(flat::axpy(x0, -eb.solution_error, dir)), true, th, needed);
+      eb.adjoint_curvature =
+          std::max(eb.adjoint_curvature, flat::norm2(flat::axpy(zt1, -1.0, value_or_zero(pb2(Tensor(u), {0})[0]))));
+      eb.theta_curvature =
+          std::max(eb.theta_curvature, flat::norm2(flat::axpy(tt1, -1.0, theta_cotangents(pb2, Tensor(u), th, which))));
+    }
+  }
+  eb.bound = ErrorBound::safety * (eb.jacobian_theta_norm * (eb.adjoint_residual + eb.adjoint_curvature) /
+                                       eb.sigma_min + eb.theta_curvature);
+  if (!std::isfinite(eb.bound)) {
+    eb.bound = std::numeric_limits<double>::infinity();
+    eb.note = "a non-finite term";
+  }
+  return finish();
 }
 
 // The adjoint u with (dF/dz)^T u = g when the backward pass is itself recorded: u is returned as an implicit node
@@ -104,7 +224,7 @@ Tensor recorded_adjoint(const std::shared_ptr<const RootCore>& c, const Tensor& 
   {
     const ad::Pullback pb =
         traced_F(*c, Tensor(z.shared_value()), true, constants(th), std::vector<bool>(th.size(), false));
-    u = adjoint_values(*c, pb, z.size(), g.value());
+    u = adjoint_solve(*c, pb, z.size(), g.value()).x;
   }
 
   auto c2 = std::make_shared<RootCore>();
@@ -145,8 +265,15 @@ Tensor root_node(std::shared_ptr<const RootCore> core, Array z, std::vector<Tens
     }
     const Tensor x = recorded ? n.out() : Tensor(n.out().shared_value());
     const ad::Pullback pb = traced_F(*core, x, !recorded, thv, needed);
-    if (!recorded) u = Tensor(adjoint_values(*core, pb, x.size(), g.value()));
+    SolveInfo info;
+    if (!recorded) {
+      auto sol = adjoint_solve(*core, pb, x.size(), g.value());
+      info = std::move(sol.info);
+      u = Tensor(std::move(sol.x));
+    }
     if (which.empty()) return;
+    if (!recorded && core->options.error_bound)
+      core->options.report->error_bound = error_bound(*core, pb, x, thv, needed, which, u.value(), info);
     auto cts = pb(u, which);  // theta_bar = -(dF/dtheta)^T u
     for (std::size_t k = 0; k < which.size(); ++k)
       if (cts[k]) d(which[k] - 1, -*cts[k]);

@@ -77,7 +77,18 @@ Array residual(Op& A, const Array& b, const Array& x) { return any_nonzero(x) ? 
 struct Result {
   Array x;
   std::string message;  // why the iteration stopped early ("" when it met the tolerance or ran out of iterations)
+  double sigma = std::nan("");  // the smallest singular value of A as the iteration saw it (SolveInfo::sigma_min)
 };
+
+// The smaller estimate (NaN counts as none).
+double fmin_nan(double a, double b) { return std::isnan(a) ? b : std::isnan(b) ? a : std::min(a, b); }
+
+// The smallest singular value of a small dense matrix.
+double smallest_singular_value(const Array& M) {
+  const auto svd = xt::linalg::svd(M, false, false);
+  const Array& s = std::get<1>(svd);
+  return s.size() == 0 ? std::nan("") : xt::amin(s)();
+}
 
 // CG is the optim module's kernel (optim/conjugate_gradient.hpp, shared with NewtonCG), restarted from the true
 // residual when the recursion says converged but the true residual does not (residual replacement), until maxiter
@@ -86,17 +97,19 @@ Result run_cg(Op& A, const Array& b, Array x, double thresh, int maxiter) {
   const optim::FlatLinearMap matvec = [&A](const Array& v) { return A(v); };
   const optim::FlatLinearMap precond =
       A.precond ? optim::FlatLinearMap([&A](const Array& v) { return A.M(v); }) : optim::FlatLinearMap();
+  double sigma = std::nan("");  // the smallest Ritz value over the restarts (none with a preconditioner)
   while (A.count < maxiter) {
     Array r = residual(A, b, x);
-    if (norm2(r) <= thresh) return {x, ""};
+    if (norm2(r) <= thresh) return {x, "", sigma};
     optim::CGResult cg =
         optim::conjugate_gradient(matvec, std::move(x), std::move(r), thresh, maxiter - A.count, precond);
     x = std::move(cg.x);
-    if (cg.stop == optim::CGStop::non_finite) return {x, "non-finite matvec"};
+    if (!A.precond) sigma = fmin_nan(sigma, optim::lanczos_min_eigenvalue(cg.alpha, cg.beta));
+    if (cg.stop == optim::CGStop::non_finite) return {x, "non-finite matvec", sigma};
     if (cg.stop == optim::CGStop::negative_curvature)
-      return {x, "the operator is not positive definite (p^T A p <= 0)"};
+      return {x, "the operator is not positive definite (p^T A p <= 0)", sigma};
   }
-  return {x, ""};
+  return {x, "", sigma};
 }
 
 Result run_bicgstab(Op& A, const Array& b, Array x, double thresh, int maxiter) {
@@ -136,11 +149,14 @@ Result run_gmres(Op& A, const Array& b, Array x, double thresh, int maxiter, int
   using Vec = std::vector<double>;  // the small (m-sized) Hessenberg columns and rotations
   const std::size_t n = b.size();
   const std::size_t m = std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(std::max(restart, 1)), n));
+  // sigma_min(H_bar) = sigma_min(A V) >= sigma_min(A), and the rotations keep it: the smallest over the cycles of
+  // sigma_min(R) (none with a preconditioner, whose operator is A M^{-1}).
+  double sigma = std::nan("");
   while (A.count < maxiter) {
     const Array r = residual(A, b, x);
     const double beta = norm2(r);
-    if (!std::isfinite(beta)) return {x, "non-finite matvec"};
-    if (beta <= thresh) return {x, ""};
+    if (!std::isfinite(beta)) return {x, "non-finite matvec", sigma};
+    if (beta <= thresh) return {x, "", sigma};
     std::vector<Array> V{r};  // the Krylov basis
     V[0] /= beta;
     std::vector<Vec> H;     // H[j]: column j of the Hessenberg matrix (j + 2 entries), rotated to upper triangular
@@ -154,7 +170,7 @@ Result run_gmres(Op& A, const Array& b, Array x, double thresh, int maxiter, int
         w = axpy(w, -h[i], V[i]);
       }
       const double wn = norm2(w);
-      if (!std::isfinite(wn)) return {x, "non-finite matvec"};
+      if (!std::isfinite(wn)) return {x, "non-finite matvec", sigma};
       h[k + 1] = wn;
       for (std::size_t i = 0; i < k; ++i) {  // the earlier rotations
         const double hi = h[i], hj = h[i + 1];
@@ -176,19 +192,25 @@ Result run_gmres(Op& A, const Array& b, Array x, double thresh, int maxiter, int
       }
       if (std::abs(g.back()) <= thresh || wn == 0.0) break;  // |g[k]| is the residual norm
     }
+    if (!A.precond && k > 0) {
+      Array R = xt::zeros<double>({k, k});
+      for (std::size_t j = 0; j < k; ++j)
+        for (std::size_t i = 0; i <= j; ++i) R(i, j) = H[j][i];
+      if (flat::all_finite(R)) sigma = fmin_nan(sigma, smallest_singular_value(R));
+    }
     // Back substitution: H[0:k, 0:k] y = g[0:k]; x += M^{-1} V y.
     Vec y(k, 0.0);
     for (std::size_t i = k; i-- > 0;) {
       double s = g[i];
       for (std::size_t j = i + 1; j < k; ++j) s -= H[j][i] * y[j];
-      if (H[i][i] == 0.0) return {x, "breakdown (singular Hessenberg matrix)"};
+      if (H[i][i] == 0.0) return {x, "breakdown (singular Hessenberg matrix)", sigma};
       y[i] = s / H[i][i];
     }
     Array dx = zeros(n);
     for (std::size_t j = 0; j < k; ++j) dx = axpy(dx, y[j], V[j]);
     x = axpy(x, 1.0, A.M(dx));
   }
-  return {x, ""};
+  return {x, "", sigma};
 }
 
 // Dense: form A + ridge I with n matvecs, then LAPACK.
@@ -212,7 +234,7 @@ Result run_dense(Op& A, const Array& b, bool chol) {
     } else {
       sol = xt::linalg::solve(M, b);
     }
-    return {Op::flat_1d(std::move(sol)), ""};
+    return {Op::flat_1d(std::move(sol)), "", smallest_singular_value(M)};
   } catch (const std::exception& ex) {
     std::string msg = chol ? "the matrix is not positive definite (" : "the matrix is singular (";
     msg += ex.what();
@@ -243,6 +265,8 @@ LinearSolution<Array> solve_flat(Method method, const FlatMatvec& matvec, const 
     res = run_cg(AtA, rhs, xv, thresh, maxiter);
     iterations = AtA.count;
     out.info.residual = norm2(axpy(rhs, -1.0, AtA(res.x)));
+    // CG's Ritz values are A^T A's: sigma_min(A) is the square root of the smallest (none with a ridge).
+    res.sigma = opt.ridge == 0.0 && res.sigma > 0.0 ? std::sqrt(res.sigma) : std::nan("");
     out.info.tolerance = thresh;
   } else {
     Op A{matvec, opt.ridge, method == Method::lu || method == Method::cholesky ? none : opt.preconditioner};
@@ -260,6 +284,7 @@ LinearSolution<Array> solve_flat(Method method, const FlatMatvec& matvec, const 
     out.info.tolerance = thresh;
   }
   out.info.iterations = iterations;
+  out.info.sigma_min = res.sigma;
   out.info.converged =
       std::isfinite(out.info.residual) && flat::all_finite(res.x) && out.info.residual <= out.info.tolerance;
   if (!out.info.converged)

@@ -141,3 +141,53 @@ TEST_CASE("failures are reported, never a silent zero") {
   // A matvec of the wrong size is a ShapeError naming the solver.
   CHECK_THROWS_AS(im::cg([](const Tensor& v) { return slice(v, 0, 0, 3); }, Tensor(b)), ShapeError);
 }
+
+TEST_CASE("sigma_min: an estimate of the smallest singular value from what the solve built") {
+  const std::size_t n = 20;
+  SUBCASE("symmetric positive definite: cg's smallest Ritz value, lu and cholesky exactly, from above") {
+    const Array A = spd(n, 100.0, 11);
+    const double lmin = xt::amin(xt::linalg::eigvalsh(A))();
+    const Array b = xgrad::random::normal(xgrad::random::key(12), {n});
+    auto mv = [&](const Tensor& v) { return matmul(Tensor(A), v); };
+    for (auto m : {im::Method::cg, im::Method::gmres, im::Method::lu, im::Method::cholesky}) {
+      INFO(im::to_string(m));
+      auto [x, info] = im::LinearSolver{m, {.tol = 1e-12, .restart = 40}}(mv, Tensor(b));
+      REQUIRE(info.converged);
+      CHECK(info.sigma_min >= lmin * (1.0 - 1e-10));
+      CHECK(info.sigma_min <= lmin * (1.0 + 1e-6));
+    }
+    // With the ridge the operator is A + ridge I.
+    auto [x, info] = im::cg(mv, Tensor(b), {.tol = 1e-12, .ridge = 0.5});
+    CHECK(info.sigma_min == doctest::Approx(lmin + 0.5).epsilon(1e-6));
+  }
+  SUBCASE("nonsymmetric: gmres's Hessenberg matrices") {
+    const Array A = nonsymmetric(n, 13);
+    const Array s = std::get<1>(xt::linalg::svd(A, false, false));
+    const double smin = xt::amin(s)();
+    const Array b = xgrad::random::normal(xgrad::random::key(14), {n});
+    auto mv = [&](const Tensor& v) { return matmul(Tensor(A), v); };
+    auto [x, info] = im::gmres(mv, Tensor(b), {.tol = 1e-12, .restart = 40});
+    REQUIRE(info.converged);
+    CHECK(info.sigma_min >= smin * (1.0 - 1e-10));
+    CHECK(info.sigma_min <= smin * 1.05);
+    // normal_cg sees A^T A.
+    auto [x2, info2] = im::normal_cg(mv, Tensor(b), {.tol = 1e-13});
+    REQUIRE(info2.converged);
+    CHECK(info2.sigma_min >= smin * (1.0 - 1e-8));
+    CHECK(info2.sigma_min <= smin * 1.05);
+  }
+  SUBCASE("a short solve sees less of the spectrum: still from above") {
+    const Array A = spd(n, 1000.0, 15);
+    const double lmin = xt::amin(xt::linalg::eigvalsh(A))();
+    auto [x, info] = im::cg([&](const Tensor& v) { return matmul(Tensor(A), v); },
+                            Tensor(xgrad::random::normal(xgrad::random::key(16), {n})), {.tol = 1e-1});
+    CHECK(info.sigma_min >= lmin * (1.0 - 1e-10));
+  }
+  SUBCASE("none from bicgstab, or with a preconditioner") {
+    const Array A = spd(n, 10.0, 17);
+    const Tensor b(xgrad::random::normal(xgrad::random::key(18), {n}));
+    auto mv = [&](const Tensor& v) { return matmul(Tensor(A), v); };
+    CHECK(std::isnan(im::bicgstab(mv, b, {.tol = 1e-10}).info.sigma_min));
+    CHECK(std::isnan(im::cg(mv, b, {.tol = 1e-10, .preconditioner = [](const Array& v) { return v; }}).info.sigma_min));
+  }
+}

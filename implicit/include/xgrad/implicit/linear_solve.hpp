@@ -16,6 +16,7 @@
 // matvec, so the matvec must be written with Tensor operations), lu and cholesky (dense: A is formed column by
 // column with n matvecs, then LAPACK's gesv / potrf through xtensor-blas; for small n).
 #include <functional>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -44,6 +45,11 @@ struct SolveInfo {
   double residual = 0.0;   ///< ||b - (A + ridge I) x||_2 at the returned x (normal_cg: of the normal equations)
   double tolerance = 0.0;  ///< the threshold max(tol ||b||, atol) it was compared with
   std::string method;      ///< "cg", "gmres", ...
+  /// An estimate of the smallest singular value of A + ridge I from what the solve built, from above (sharp once
+  /// the solve has resolved the low end of the spectrum): cg, the smallest Ritz value of its Lanczos matrix;
+  /// normal_cg, its square root (without a ridge); gmres, the smallest singular value of its Hessenberg matrices;
+  /// lu and cholesky, exact from the dense matrix. NaN for bicgstab and with a preconditioner.
+  double sigma_min = std::numeric_limits<double>::quiet_NaN();
   std::string message;     ///< why it stopped when not converged ("" otherwise)
 };
 

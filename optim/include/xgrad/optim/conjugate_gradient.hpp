@@ -9,6 +9,7 @@
 //   max_iterations       `maxiter` matvecs
 // and returns the iterate and residual then; x is not updated by the step that found p^T A p <= 0.
 #include <functional>
+#include <vector>
 
 #include "xgrad/core/array.hpp"
 
@@ -27,11 +28,19 @@ struct CGResult {
   double residual;   ///< ||r||_2 (the initial residual's norm when no step was taken)
   int iterations;    ///< matvecs done, including one that found p^T A p <= 0 or non-finite
   CGStop stop;       ///< why it stopped
+  /// The recursion's step lengths alpha_j and ratios beta_j (r_{j+1}^T z_{j+1} / r_j^T z_j), one per completed
+  /// step: the Lanczos tridiagonal matrix of the Krylov space follows from them (lanczos_min_eigenvalue).
+  std::vector<double> alpha{}, beta{};
 };
 
 /// CG on A x = b from x with residual r = b - A x (given, so a zero start needs no matvec), preconditioned by
 /// `precond` (v -> M^{-1} v; empty: none), at most `maxiter` matvecs.
 CGResult conjugate_gradient(const FlatLinearMap& A, Array x, Array r, double threshold, int maxiter,
                             const FlatLinearMap& precond = {});
+
+/// The smallest eigenvalue of the Lanczos tridiagonal matrix that CG's coefficients define (the smallest Ritz
+/// value of A, or of M^{-1} A with a preconditioner, on the Krylov space): an estimate of lambda_min(A) from
+/// above, sharp once CG has run long enough to resolve the lower end of the spectrum. NaN when no step completed.
+double lanczos_min_eigenvalue(const std::vector<double>& alpha, const std::vector<double>& beta);
 
 }  // namespace xgrad::optim
