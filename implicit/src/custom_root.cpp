@@ -65,7 +65,8 @@ Tensor transposed_jacobian_product(const RootCore& c, const Tensor& z, const std
 // The value of the adjoint u with (dF/dz)^T u = g, F already evaluated in `pb` (traced in z, its input 0): each
 // matvec is one pullback, asking for z's cotangent only. Records the solve in the report and applies the failure
 // policy.
-LinearSolution<Array> adjoint_solve(const RootCore& c, const ad::Pullback& pb, std::size_t n, const Array& g) {
+LinearSolution<Array> adjoint_solve(const RootCore& c, const ad::Pullback& pb, std::size_t n, const Array& g,
+                                    const Array& x0, const SolveOptions& options) {
   FlatMatvec ATv = [&](const Array& v) {
     auto r = pb(Tensor(v), {0});
     return r[0] ? r[0]->value() : Array(xt::zeros<double>({n}));
@@ -80,7 +81,7 @@ LinearSolution<Array> adjoint_solve(const RootCore& c, const ad::Pullback& pb, s
       auto t = T(Tensor(v), {0});
       return t[0] ? t[0]->value() : Array(xt::zeros<double>({n}));
     };
-  auto sol = solve_flat(c.options.solver.method, ATv, Av, g, Array(xt::zeros<double>({n})), c.options.solver.options);
+  auto sol = solve_flat(c.options.solver.method, ATv, Av, g, x0, options);
   ImplicitReport& rep = *c.options.report;
   ++rep.adjoint_solves;
   rep.adjoint = sol.info;
@@ -156,9 +157,12 @@ ErrorBound error_bound(const RootCore& c, const ad::Pullback& pb, const Tensor& 
     auto sol = solve_flat(symmetric ? Method::cg : Method::gmres, symmetric ? JTv : Jv, {}, Fx, zero, rough);
     if (flat::all_finite(sol.x) && flat::norm2(sol.x) > 0.0) d = std::move(sol.x);
     d /= flat::norm2(d);
-    if (!c.options.solver.options.preconditioner && sol.info.sigma_min > 0.0)
-      eb.sigma_min = std::isfinite(eb.sigma_min) ? std::min(eb.sigma_min, sol.info.sigma_min) : eb.sigma_min;
+    if (sol.info.sigma_min > 0.0)  // this solve has no preconditioner: its estimate is J's
+      eb.sigma_min = std::isfinite(eb.sigma_min) ? std::min(eb.sigma_min, sol.info.sigma_min) : sol.info.sigma_min;
   }
+  // A warm-started solve may stop before any Krylov step: the last derivative's estimate stands in.
+  const ErrorBound& prev = c.options.report->error_bound;
+  if (!(eb.sigma_min > 0.0) && prev.sigma_min > 0.0 && std::isfinite(prev.sigma_min)) eb.sigma_min = prev.sigma_min;
   if (!(eb.sigma_min > 0.0) || !std::isfinite(eb.sigma_min)) {
     eb.note = "no estimate of sigma_min(dF/dx) from the adjoint solve (" + adjoint.method +
               (c.options.solver.options.preconditioner ? ", preconditioned" : "") + "): use cg, gmres, normal_cg, lu or cholesky";
@@ -224,7 +228,7 @@ Tensor recorded_adjoint(const std::shared_ptr<const RootCore>& c, const Tensor& 
   {
     const ad::Pullback pb =
         traced_F(*c, Tensor(z.shared_value()), true, constants(th), std::vector<bool>(th.size(), false));
-    u = adjoint_solve(*c, pb, z.size(), g.value()).x;
+    u = adjoint_solve(*c, pb, z.size(), g.value(), Array(xt::zeros<double>({z.size()})), c->options.solver.options).x;
   }
 
   auto c2 = std::make_shared<RootCore>();
@@ -236,6 +240,81 @@ Tensor recorded_adjoint(const std::shared_ptr<const RootCore>& c, const Tensor& 
   std::vector<Tensor> th2{g, z};
   th2.insert(th2.end(), th.begin(), th.end());
   return root_node(c2, std::move(u), std::move(th2));
+}
+
+
+// theta_bar = -(dF/dtheta)^T u, from the pullback's cotangents (dF/dtheta)^T u of inputs `which`.
+void accumulate(ad::Grads& d, const std::vector<std::size_t>& which, const std::vector<std::optional<Tensor>>& cts) {
+  for (std::size_t k = 0; k < which.size(); ++k)
+    if (cts[k]) d(which[k] - 1, -*cts[k]);
+}
+
+// theta_bar = -(dF/dtheta)^T u at first order: the adjoint solve (warm-started from the last adjoint when the
+// tolerances are automatic), the error bound when asked, and the tolerance control of
+// ImplicitOptions::hypergradient_tol: the adjoint solve goes on until its part of the bound is within half the
+// target, and the next inner solve's tolerance is scaled by how far the inner part is from a quarter of it.
+void first_order(const RootCore& c, const ad::Pullback& pb, const Tensor& x, const std::vector<Tensor>& thv,
+                 const std::vector<bool>& needed, const std::vector<std::size_t>& which, const Array& g,
+                 ad::Grads& d) {
+  const std::size_t n = x.size();
+  ImplicitReport& rep = *c.options.report;
+  const bool automatic =
+      c.options.hypergradient_tol > 0.0 || c.options.hypergradient_rtol > 0.0 || c.options.value_tol > 0.0;
+  SolveOptions so = c.options.solver.options;
+  Array x0 = xt::zeros<double>({n});
+  if (automatic) {
+    if (rep.last_adjoint.size() == n) x0 = rep.last_adjoint;
+    const ErrorBound& prev = rep.error_bound;
+    if (prev.target > 0.0 && prev.sigma_min > 0.0 && prev.jacobian_theta_norm > 0.0) {
+      so.atol = 0.25 * prev.target * prev.sigma_min / (ErrorBound::safety * prev.jacobian_theta_norm);
+      so.tol = 1e-13;  // the absolute threshold decides, down to about rounding
+    }
+  }
+  auto sol = adjoint_solve(c, pb, n, g, x0, so);
+  if (which.empty()) return;
+  auto theta_bar = [&](const Array& u) { return pb(Tensor(u), which); };  // -theta_bar's pieces
+  auto cts = theta_bar(sol.x);
+  if (c.options.error_bound || automatic) {
+    ErrorBound eb = error_bound(c, pb, x, thv, needed, which, sol.x, sol.info);
+    if (automatic) {
+      double norm_sq = 0.0;
+      for (const auto& t : cts)
+        if (t) norm_sq += flat::dot(t->value(), t->value());
+      eb.target = std::max(c.options.hypergradient_tol, c.options.hypergradient_rtol * std::sqrt(norm_sq));
+      const double adjoint_part =
+          eb.sigma_min > 0.0 ? ErrorBound::safety * eb.jacobian_theta_norm * eb.adjoint_residual / eb.sigma_min : 0.0;
+      if (std::isfinite(eb.bound) && adjoint_part > 0.5 * eb.target) {
+        // Go on from u_hat to the residual that makes the adjoint part a quarter of the target.
+        so.atol = 0.25 * eb.target * eb.sigma_min / (ErrorBound::safety * eb.jacobian_theta_norm);
+        so.tol = 1e-13;
+        const double seconds = eb.seconds;
+        sol = adjoint_solve(c, pb, n, g, sol.x, so);
+        cts = theta_bar(sol.x);
+        const double target = eb.target;
+        eb = error_bound(c, pb, x, thv, needed, which, sol.x, sol.info);
+        eb.target = target;
+        eb.seconds += seconds;
+      }
+      // The next inner solve: eps_x, a and b scale with the inner residual, so the residual that puts the inner part
+      // at a quarter of the target is rho_F * target / (4 inner_part); and the outer value's error, about
+      // ||x_bar|| eps_x, within value_tol. The solver's tol bounds the residual: it becomes the smaller.
+      const double inner_part = std::max(0.0, eb.bound - ErrorBound::safety * eb.jacobian_theta_norm *
+                                                              eb.adjoint_residual / eb.sigma_min);
+      const double tol = rep.inner_tol;  // argmin, root and fixed_point set it from the solver's tol at first
+      if (std::isfinite(eb.bound) && tol > 0.0) {
+        double next = inner_part > 0.0 ? eb.inner_residual * 0.25 * eb.target / inner_part : 10.0 * tol;
+        const double gnorm = flat::norm2(g);
+        if (c.options.value_tol > 0.0 && gnorm > 0.0)
+          next = std::min(next, 0.5 * c.options.value_tol * eb.sigma_min / gnorm);
+        rep.inner_tol = std::clamp(std::clamp(next, 1e-6 * tol, 10.0 * tol), 1e-13, 1.0);
+      }
+      rep.last_adjoint = sol.x;
+    }
+    eb.cotangent_norm = flat::norm2(g);
+    eb.within_target = automatic && eb.bound <= eb.target;
+    rep.error_bound = eb;
+  }
+  accumulate(d, which, cts);
 }
 
 }  // namespace
@@ -265,18 +344,8 @@ Tensor root_node(std::shared_ptr<const RootCore> core, Array z, std::vector<Tens
     }
     const Tensor x = recorded ? n.out() : Tensor(n.out().shared_value());
     const ad::Pullback pb = traced_F(*core, x, !recorded, thv, needed);
-    SolveInfo info;
-    if (!recorded) {
-      auto sol = adjoint_solve(*core, pb, x.size(), g.value());
-      info = std::move(sol.info);
-      u = Tensor(std::move(sol.x));
-    }
-    if (which.empty()) return;
-    if (!recorded && core->options.error_bound)
-      core->options.report->error_bound = error_bound(*core, pb, x, thv, needed, which, u.value(), info);
-    auto cts = pb(u, which);  // theta_bar = -(dF/dtheta)^T u
-    for (std::size_t k = 0; k < which.size(); ++k)
-      if (cts[k]) d(which[k] - 1, -*cts[k]);
+    if (!recorded) return first_order(*core, pb, x, thv, needed, which, g.value(), d);
+    if (!which.empty()) accumulate(d, which, pb(u, which));
   };
   return ad::make_closure("custom_root", Tensor(std::move(z)), std::move(theta), std::move(rule));
 }

@@ -226,3 +226,40 @@ TEST_CASE("custom_root evaluates F once per first-order backward pass, whatever 
   CHECK(g.value()(1) == doctest::Approx(0.25));
   CHECK(g.value()(2) == doctest::Approx(0.125));
 }
+
+TEST_CASE("argmin with automatic tolerances: the bound meets the target, the solves as loose as it allows") {
+  const Ridge r = ridge_problem(40, 10, 5);
+  const Tensor w0(Array(xt::zeros<double>({10})));
+  auto run = [&](const im::ImplicitOptions& o, double alpha, double inner_tol) {
+    return grad([&](const Tensor& a) {
+      auto [w, s] = im::argmin(o, opt::LBFGS{.tol = inner_tol}, ridge_inner, w0, a, Tensor(r.X), Tensor(r.y));
+      return sum(w);
+    })(Tensor(Array{alpha})).value()(0);
+  };
+  auto exact = [&](double alpha) {  // d(1.w*)/d alpha = -1^T H^{-1} w*
+    const auto n = static_cast<double>(r.X.shape(0));
+    Array H = xt::linalg::dot(xt::transpose(r.X), r.X) / n;
+    for (std::size_t i = 0; i < 10; ++i) H(i, i) += alpha;
+    const Array w = xt::linalg::solve(H, Array(xt::linalg::dot(xt::transpose(r.X), r.y) / n));
+    return -xt::sum(Array(xt::linalg::solve(H, w)))();
+  };
+  for (double target : {1e-4, 1e-8}) {
+    INFO(target);
+    im::ImplicitOptions o;
+    o.solver.method = im::Method::cg;
+    o.hypergradient_tol = target;
+    o.report = std::make_shared<im::ImplicitReport>();
+    // The first call runs the inner solve at the solver's own (loose) tol; the report says whether that sufficed.
+    // Calls after it (an outer loop over alpha) run at the tolerance the bound asked for, and meet the target.
+    std::vector<double> alphas{0.3, 0.31, 0.32, 0.33, 0.34};
+    for (std::size_t k = 0; k < alphas.size(); ++k) {
+      const double g = run(o, alphas[k], 1e-1);
+      const auto& eb = o.report->error_bound;
+      CHECK(eb.target == target);
+      CHECK(std::abs(g - exact(alphas[k])) <= eb.bound);
+      if (k >= 2) CHECK(eb.within_target);
+    }
+    // Not tighter than needed: the inner tolerance it settled on is within 1e4 of the target's scale, not at 1e-14.
+    CHECK(o.report->inner_tol > 1e-4 * target);
+  }
+}

@@ -192,8 +192,18 @@ TEST_CASE("custom_root error bound: reported only when asked, and inf with a not
   CHECK(std::isfinite(on.report->error_bound.bound));
   CHECK(on.report->error_bound.bound < 1e-6);
   CHECK(on.report->error_bound.note.empty());
+  // bicgstab gives no estimate of sigma_min, the rough solve for the error's direction does.
   auto bicg = bounded(implicit::Method::bicgstab, 1e-10);
   hyper(bicg);
-  CHECK(std::isinf(bicg.report->error_bound.bound));
-  CHECK(bicg.report->error_bound.note.find("sigma_min") != std::string::npos);
+  CHECK(std::isfinite(bicg.report->error_bound.bound));
+  CHECK(bicg.report->error_bound.sigma_min > 0.0);
+  // When neither solve gives one (bicgstab, and F exactly 0 so no rough solve), no bound, and a note says why.
+  auto exact = bounded(implicit::Method::bicgstab, 1e-10);
+  auto F = [](const Tensor& x, const Tensor& th) { return 2.0 * x - th; };
+  auto solve = [](const Tensor&, const Tensor& th) { return th / 2.0; };
+  grad([&](const Tensor& th) { return sum(implicit::custom_root(F, exact)(solve)(Tensor(Array{0.0, 0.0}), th)); })(
+      Tensor(Array{1.0, 3.0}));
+  CHECK(exact.report->error_bound.inner_residual == 0.0);
+  CHECK(std::isinf(exact.report->error_bound.bound));
+  CHECK(exact.report->error_bound.note.find("sigma_min") != std::string::npos);
 }

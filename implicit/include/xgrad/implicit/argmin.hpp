@@ -13,6 +13,7 @@
 // Each returns the solver's {params, state}: `state.status` is the inner solve's, and params carry the implicit
 // derivatives with respect to every Tensor leaf of theta. Pass ImplicitOptions first to choose the linear solver,
 // the failure policy, or a report: `argmin(opts, solver, f, init, theta...)`.
+#include <memory>
 #include <type_traits>
 
 #include "xgrad/ad/transforms.hpp"
@@ -23,12 +24,35 @@ namespace xgrad::implicit {
 template <class T>
 concept NotOptions = !std::is_same_v<std::remove_cvref_t<T>, ImplicitOptions>;
 
+namespace detail {
+// The options with a report, shared by the solve function and the node (automatic tolerances pass through it); the
+// report starts from the solver's own tol when the tolerances are automatic.
+template <class Solver>
+ImplicitOptions with_report(ImplicitOptions o, const Solver& solver) {
+  if (!o.report) o.report = std::make_shared<ImplicitReport>();
+  if constexpr (requires { solver.tol; })
+    if ((o.hypergradient_tol > 0.0 || o.hypergradient_rtol > 0.0 || o.value_tol > 0.0) && o.report->inner_tol == 0.0)
+      o.report->inner_tol = solver.tol;
+  return o;
+}
+// The solver at the inner tolerance the automatic tolerances chose (unchanged otherwise).
+template <class Solver>
+Solver tuned(Solver solver, const ImplicitReport& rep) {
+  if constexpr (requires { solver.tol; })
+    if (rep.inner_tol > 0.0) solver.tol = rep.inner_tol;
+  return solver;
+}
+}  // namespace detail
+
 /// argmin_x f(x, theta...) by `solver`, differentiable in theta.
 template <class Solver, class Fn, class X, class... Th>
 auto argmin(const ImplicitOptions& options, const Solver& solver, const Fn& f, const X& init, const Th&... theta) {
+  const ImplicitOptions opts = detail::with_report(options, solver);
   auto F = [f](const X& x, const Th&... th) { return grad(f)(x, th...); };
-  auto solve = [solver, f](const X& x0, const Th&... th) { return solver.run(f, x0, th...); };
-  return custom_root(F, options, "implicit::argmin")(solve)(init, theta...);
+  auto solve = [solver, f, rep = opts.report](const X& x0, const Th&... th) {
+    return detail::tuned(solver, *rep).run(f, x0, th...);
+  };
+  return custom_root(F, opts, "implicit::argmin")(solve)(init, theta...);
 }
 template <NotOptions Solver, class Fn, class X, class... Th>
 auto argmin(const Solver& solver, const Fn& f, const X& init, const Th&... theta) {
@@ -38,14 +62,15 @@ auto argmin(const Solver& solver, const Fn& f, const X& init, const Th&... theta
 /// The root of F(x, theta...) = 0 (x's structure in and out), differentiable in theta.
 template <class Solver, class Fn, class X, class... Th>
 auto root(const ImplicitOptions& options, const Solver& solver, const Fn& F, const X& init, const Th&... theta) {
-  auto solve = [solver, F](const X& x0, const Th&... th) {
+  const ImplicitOptions opts = detail::with_report(options, solver);
+  auto solve = [solver, F, rep = opts.report](const X& x0, const Th&... th) {
     auto residual = [F](const X& x, const Th&... t) {
       const auto r = F(x, t...);
       return 0.5 * vdot(r, r);
     };
-    return solver.run(residual, x0, th...);
+    return detail::tuned(solver, *rep).run(residual, x0, th...);
   };
-  return custom_root(F, options, "implicit::root")(solve)(init, theta...);
+  return custom_root(F, opts, "implicit::root")(solve)(init, theta...);
 }
 template <NotOptions Solver, class Fn, class X, class... Th>
 auto root(const Solver& solver, const Fn& F, const X& init, const Th&... theta) {
@@ -56,8 +81,11 @@ auto root(const Solver& solver, const Fn& F, const X& init, const Th&... theta) 
 template <class Solver, class Fn, class X, class... Th>
 auto fixed_point(const ImplicitOptions& options, const Solver& solver, const Fn& T, const X& init,
                  const Th&... theta) {
-  auto solve = [solver, T](const X& x0, const Th&... th) { return solver.run(T, x0, th...); };
-  return custom_fixed_point(T, options, "implicit::fixed_point")(solve)(init, theta...);
+  const ImplicitOptions opts = detail::with_report(options, solver);
+  auto solve = [solver, T, rep = opts.report](const X& x0, const Th&... th) {
+    return detail::tuned(solver, *rep).run(T, x0, th...);
+  };
+  return custom_fixed_point(T, opts, "implicit::fixed_point")(solve)(init, theta...);
 }
 template <NotOptions Solver, class Fn, class X, class... Th>
 auto fixed_point(const Solver& solver, const Fn& T, const X& init, const Th&... theta) {

@@ -72,6 +72,9 @@ struct ErrorBound {
   double adjoint_curvature = 0.0;    ///< a: ||((dF/dx)(x_hat) - (dF/dx)(x_hat - e))^T u||
   double theta_curvature = 0.0;      ///< b: ||((dF/dtheta)(x_hat) - (dF/dtheta)(x_hat - e))^T u||
   double seconds = 0.0;              ///< what computing the bound cost (wall time)
+  double cotangent_norm = 0.0;       ///< ||x_bar||, the cotangent received
+  double target = 0.0;               ///< with automatic tolerances: max(hypergradient_tol, rtol ||theta_bar||)
+  bool within_target = false;        ///< with automatic tolerances: bound <= target
   std::string note;                  ///< why there is no bound, when bound is inf
 };
 
@@ -83,6 +86,8 @@ struct ImplicitReport {
   int adjoint_solves = 0;                ///< adjoint solves done
   int adjoint_failures = 0;              ///< of which did not converge
   ErrorBound error_bound{};              ///< of the last first-order derivative, when ImplicitOptions::error_bound
+  double inner_tol = 0.0;                ///< automatic tolerances: the next inner solve's (0: the solver's own)
+  Array last_adjoint{};                  ///< automatic tolerances: the last adjoint, the next solve's start
   /// Both solves converged so far.
   bool ok() const { return inner_converged && adjoint_failures == 0; }
 };
@@ -95,6 +100,17 @@ struct ImplicitOptions {
   /// Estimate a bound on each first-order derivative's error (ImplicitReport::error_bound). Costs one rough solve
   /// with dF/dx, one more evaluation of F and about ten vector-Jacobian products per backward pass.
   bool error_bound = false;
+  /// Automatic tolerances (argmin, root, fixed_point; HOAG, Pedregosa 2016): when either is > 0, each derivative's
+  /// error bound is computed and aimed at max(hypergradient_tol, hypergradient_rtol ||theta_bar||). The adjoint
+  /// solve starts from the last adjoint and goes on until its part of the bound is within half the target; the next
+  /// inner solve's `tol` (the solver's own at first) is scaled by how far the inner part was from a quarter of the
+  /// target. So in an outer loop the solves are as loose as the target allows and tighten as it shrinks; a single
+  /// call reports in error_bound.within_target whether its target was met.
+  double hypergradient_tol = 0.0;
+  double hypergradient_rtol = 0.0;  ///< see hypergradient_tol (e.g. 0.1: one digit, as an outer descent needs)
+  /// Automatic tolerances: also keep the error of the outer value, about ||x_bar|| ||x_hat - x*||, within this (a
+  /// line search on the outer problem compares values; Bilevel sets it from the outer solver's last decrease).
+  double value_tol = 0.0;
 };
 
 namespace detail {
