@@ -22,6 +22,7 @@
 // passed to both. Each history entry records the outer loss, the hypergradient norm, and the inner solve's
 // iterations and status, so a run that went wrong says where.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <limits>
@@ -93,8 +94,9 @@ struct Bilevel {
       st.hypergradient_bound = opts.report->error_bound.bound;
       st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (verbose)
-        std::printf("bilevel step %4d  outer loss %.9g  |grad| %.3e  inner %4d iters %s  %.2fs\n", st.step,
-                    st.outer_loss, st.grad_norm, st.inner_iterations, st.inner_status.c_str(), st.seconds);
+        std::printf("bilevel step %4d  outer loss %.12g  |grad| %.3e  inner %4d iters %s  next tol %.1e  bound "
+                    "%.1e  %.3fs\n", st.step, st.outer_loss, st.grad_norm, st.inner_iterations,
+                    st.inner_status.c_str(), st.inner_tol, st.hypergradient_bound, st.seconds);
       res.history.push_back(st);
       return callback && callback(st);
     };
@@ -117,15 +119,21 @@ struct Bilevel {
       auto user_callback = solver.callback;
       const bool automatic = opts.hypergradient_tol > 0.0 || opts.hypergradient_rtol > 0.0 || opts.value_tol > 0.0;
       double last_value = std::numeric_limits<double>::quiet_NaN(), last_error = 0.0;
+      double first_value = std::numeric_limits<double>::quiet_NaN();  // a run's value at its start
+      bool refresh = false, user_stop = false;
       solver.callback = [&](const optim::IterationInfo& it) {
         // The line search compares outer values: their error stays a hundredth of the next decrease, predicted from
-        // the last one and the gradient's shrinking (a decrease scales like the gradient squared).
-        const double decrease = last_value - it.value;
-        if (automatic && decrease > 0.0 && last_error > 0.0) {
-          const double shrink = std::min(1.0, it.error / last_error);
-          opts.value_tol = std::max(1e-2 * decrease * shrink * shrink, 1e-15 * std::abs(it.value));
-          // At once for the next solve (the node would apply it only after the next derivative).
+        // the last one and the gradient's shrinking (a decrease scales like the gradient squared; a tenth of it on the
+        // first iteration). When the accepted value itself may be off by more than a tenth of that (its error is
+        // about ||x_bar|| ||x_hat - x*||), the run starts again from here (refresh) with the value recomputed.
+        const double decrease = (std::isnan(last_value) ? first_value : last_value) - it.value;
+        if (automatic && decrease > 0.0) {
+          const double shrink = last_error > 0.0 ? std::min(1.0, it.error / last_error) : 0.1;
+          const double predicted = decrease * shrink * shrink;
+          opts.value_tol = std::max(1e-2 * predicted, 1e-15 * std::abs(it.value));
           const ErrorBound& eb = opts.report->error_bound;
+          refresh = refresh || eb.cotangent_norm * eb.solution_error > 0.1 * predicted;
+          // At once for the next solve (the node would apply it only after the next derivative).
           if (eb.sigma_min > 0.0 && eb.cotangent_norm > 0.0 && opts.report->inner_tol > 0.0)
             opts.report->inner_tol = std::max(
                 std::min(opts.report->inner_tol, 0.5 * opts.value_tol * eb.sigma_min / eb.cotangent_norm), 1e-13);
@@ -133,33 +141,38 @@ struct Bilevel {
         last_value = it.value;
         last_error = it.error;
         BilevelStep st = info;
-        st.step = it.iter_num - 1;
+        st.step = static_cast<int>(res.history.size());  // counted over the runs
         st.outer_loss = it.value;
         st.grad_norm = it.error;
-        const bool stop = finish_step(st);
-        return (user_callback && user_callback(it)) || stop;
+        user_stop = finish_step(st) || (user_callback && user_callback(it));
+        return user_stop || refresh;
       };
       auto f = [&](const Theta& th) {
         auto [value, x] = objective(th);
         res.x = std::move(x);  // warm start for the next solve
+        if (std::isnan(first_value)) first_value = value.item();
         return value;
       };
-      // With automatic tolerances the values the solver compares were computed at different accuracies: when its
-      // line search fails on them (or it stalls), it goes on from where it stopped with every tolerance a hundred
-      // times tighter (at most 5 times; `steps` bounds the iterations over all runs).
-      int used = 0;
-      for (int restart = 0;; ++restart) {
+      // With automatic tolerances the values the solver compares must be accurate to a fraction of the decreases
+      // it will see: the run starts again from where it is when an accepted value may be too far off (refresh), and
+      // when its line search fails on values of mixed accuracy (or it stalls), with every tolerance a hundred times
+      // tighter (at most 5 times). `steps` bounds the iterations over all runs.
+      int used = 0, noisy_restarts = 0;
+      while (true) {
+        refresh = false;
         solver.maxiter = steps - used;
         auto [theta, state] = solver.run(f, res.theta);
         used += state.iter_num;
         res.theta = std::move(theta);
         res.outer_status = optim::to_string(state.status);
+        // The next run starts where this one stopped: its first value is fresh, the gradient norm there is known.
+        last_value = first_value = std::numeric_limits<double>::quiet_NaN();
+        if (user_stop || used >= steps) break;
+        if (refresh) continue;
         const bool noisy = state.status == optim::Status::line_search_failed || state.status == optim::Status::stalled;
-        if (!automatic || !noisy || restart == 5 || used >= steps) break;
+        if (!automatic || !noisy || noisy_restarts++ == 5) break;
         opts.value_tol = opts.value_tol > 0.0 ? 1e-2 * opts.value_tol : 1e-2 * opts.report->inner_tol;
         opts.report->inner_tol *= 1e-2;
-        last_value = std::numeric_limits<double>::quiet_NaN();
-        last_error = 0.0;
       }
     }
     return res;
