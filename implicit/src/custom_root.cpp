@@ -103,19 +103,35 @@ LinearSolution<Array> adjoint_solve(const RootCore& c, const ad::Pullback& pb, s
 }
 
 // The theta cotangents of pb for output cotangent w, as one flat Array (zeros where F does not depend on a leaf).
-Array theta_cotangents(const ad::Pullback& pb, const Tensor& w, const std::vector<Tensor>& th,
-                       const std::vector<std::size_t>& which) {
+// The cotangents of pb for output cotangent w: of z (input 0, when with_z) and of the theta inputs `which`, the
+// latter as one flat Array (zeros where F does not depend on a leaf). One backward pass.
+struct Vjps {
+  Array z, theta;
+};
+Vjps vjps(const ad::Pullback& pb, const Tensor& w, const std::vector<Tensor>& th, const std::vector<std::size_t>& which,
+          bool with_z) {
   std::size_t total = 0;
   for (std::size_t i : which) total += th[i - 1].size();
-  Array out = xt::zeros<double>({total});
-  auto cts = pb(w, which);
+  std::vector<std::size_t> inputs;
+  if (with_z) inputs.push_back(0);
+  inputs.insert(inputs.end(), which.begin(), which.end());
+  auto cts = pb(w, inputs);
+  Vjps out{Array(xt::zeros<double>({with_z ? w.size() : 0})), Array(xt::zeros<double>({total}))};
+  std::size_t k = 0;
+  if (with_z && cts[k++]) out.z = cts[0]->value();
   std::size_t off = 0;
-  for (std::size_t k = 0; k < which.size(); ++k) {
-    const std::size_t m = th[which[k] - 1].size();
-    if (cts[k]) std::copy(cts[k]->value().begin(), cts[k]->value().end(), out.begin() + std::ptrdiff_t(off));
+  for (std::size_t i : which) {
+    const std::size_t m = th[i - 1].size();
+    if (cts[k]) std::copy(cts[k]->value().begin(), cts[k]->value().end(), out.theta.begin() + std::ptrdiff_t(off));
+    ++k;
     off += m;
   }
+  if (with_z) out.z.reshape({out.z.size()});
   return out;
+}
+Array theta_cotangents(const ad::Pullback& pb, const Tensor& w, const std::vector<Tensor>& th,
+                       const std::vector<std::size_t>& which) {
+  return vjps(pb, w, th, which, false).theta;
 }
 
 // The bound of ErrorBound (custom_root.hpp; derivation in docs/ARCHITECTURE.md, "Error bound"): from F's residual
@@ -182,11 +198,19 @@ ErrorBound error_bound(const RootCore& c, const ad::Pullback& pb, const Tensor& 
     });
     return value_or_zero(T(Tensor(t), {0})[0]);
   };
+  std::size_t p = 0;
+  for (std::size_t i : which) p += th[i - 1].size();
   Array w = flat::norm2(u) > 0.0 ? u : Array(xt::ones<double>({n}));
   w /= flat::norm2(w);
-  for (int it = 0; it < 8; ++it) {
+  if (p == 1) {  // B is one column: its norm, exactly
+    eb.jacobian_theta_norm = flat::norm2(B(Array{1.0}));
+  }
+  for (int it = 0; it < 8 && p > 1; ++it) {  // until the estimate grows by less than 0.1 %
     const Array t = Bt(w);
-    eb.jacobian_theta_norm = std::max(eb.jacobian_theta_norm, flat::norm2(t));
+    const double est = flat::norm2(t);
+    const bool settled = it > 0 && est <= 1.001 * eb.jacobian_theta_norm;
+    eb.jacobian_theta_norm = std::max(eb.jacobian_theta_norm, est);
+    if (settled) break;
     w = B(t);
     const double nw = flat::norm2(w);
     if (!(nw > 0.0) || !std::isfinite(nw)) break;
@@ -199,16 +223,14 @@ ErrorBound error_bound(const RootCore& c, const ad::Pullback& pb, const Tensor& 
   if (eb.inner_residual > 0.0) {
     Array x0 = x.value();
     x0.reshape({n});
-    const Array zt1 = value_or_zero(pb(Tensor(u), {0})[0]);
-    const Array tt1 = Bt(u);
+    const Vjps at_x = vjps(pb, Tensor(u), th, which, true);
     std::vector<Array> directions{d};
     if (flat::norm2(u) > 0.0) directions.push_back(u / flat::norm2(u));
     for (const Array& dir : directions) {
       const ad::Pullback pb2 = traced_F(c, Tensor(flat::axpy(x0, -eb.solution_error, dir)), true, th, needed);
-      eb.adjoint_curvature =
-          std::max(eb.adjoint_curvature, flat::norm2(flat::axpy(zt1, -1.0, value_or_zero(pb2(Tensor(u), {0})[0]))));
-      eb.theta_curvature =
-          std::max(eb.theta_curvature, flat::norm2(flat::axpy(tt1, -1.0, theta_cotangents(pb2, Tensor(u), th, which))));
+      const Vjps at_x2 = vjps(pb2, Tensor(u), th, which, true);
+      eb.adjoint_curvature = std::max(eb.adjoint_curvature, flat::norm2(flat::axpy(at_x.z, -1.0, at_x2.z)));
+      eb.theta_curvature = std::max(eb.theta_curvature, flat::norm2(flat::axpy(at_x.theta, -1.0, at_x2.theta)));
     }
   }
   eb.bound = ErrorBound::safety * (eb.jacobian_theta_norm * (eb.adjoint_residual + eb.adjoint_curvature) /

@@ -13,6 +13,7 @@
 // Each returns the solver's {params, state}: `state.status` is the inner solve's, and params carry the implicit
 // derivatives with respect to every Tensor leaf of theta. Pass ImplicitOptions first to choose the linear solver,
 // the failure policy, or a report: `argmin(opts, solver, f, init, theta...)`.
+#include <algorithm>
 #include <memory>
 #include <type_traits>
 
@@ -25,14 +26,17 @@ template <class T>
 concept NotOptions = !std::is_same_v<std::remove_cvref_t<T>, ImplicitOptions>;
 
 namespace detail {
-// The options with a report, shared by the solve function and the node (automatic tolerances pass through it); the
-// report starts from the solver's own tol when the tolerances are automatic.
+// The options with a report, shared by the solve function and the node (automatic tolerances pass through it).
 template <class Solver>
 ImplicitOptions with_report(ImplicitOptions o, const Solver& solver) {
   if (!o.report) o.report = std::make_shared<ImplicitReport>();
+  // With only an absolute target the first inner solve runs at most at a tenth of it (the bound is usually within
+  // 20x of the true error); with a relative one it starts at the solver's tol.
   if constexpr (requires { solver.tol; })
     if ((o.hypergradient_tol > 0.0 || o.hypergradient_rtol > 0.0 || o.value_tol > 0.0) && o.report->inner_tol == 0.0)
-      o.report->inner_tol = solver.tol;
+      o.report->inner_tol = o.hypergradient_rtol == 0.0 && o.hypergradient_tol > 0.0
+                                ? std::min(solver.tol, 0.1 * o.hypergradient_tol)
+                                : solver.tol;
   return o;
 }
 // The solver at the inner tolerance the automatic tolerances chose (unchanged otherwise).

@@ -103,8 +103,8 @@ struct ImplicitOptions {
   /// Automatic tolerances (argmin, root, fixed_point; HOAG, Pedregosa 2016): when either is > 0, each derivative's
   /// error bound is computed and aimed at max(hypergradient_tol, hypergradient_rtol ||theta_bar||). The adjoint
   /// solve starts from the last adjoint and goes on until its part of the bound is within half the target; the next
-  /// inner solve's `tol` (the solver's own at first) is scaled by how far the inner part was from a quarter of the
-  /// target. So in an outer loop the solves are as loose as the target allows and tighten as it shrinks; a single
+  /// inner solve's `tol` is scaled by how far the inner part was from a quarter of the target. The first inner solve
+  /// runs at the solver's own tol (at most hypergradient_tol / 10 when there is no relative target). So in an outer loop the solves are as loose as the target allows and tighten as it shrinks; a single
   /// call reports in error_bound.within_target whether its target was met.
   double hypergradient_tol = 0.0;
   double hypergradient_rtol = 0.0;  ///< see hypergradient_tol (e.g. 0.1: one digit, as an outer descent needs)
