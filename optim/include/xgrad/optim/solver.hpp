@@ -20,6 +20,7 @@
 //   -- or a step of its own (GradientDescent, ProximalGradient, TransformSolver):
 //   LineSearchResult step(state, const Iterate& it) const;               // the proposed point, or why none
 //   double error(const Array& x, const Array& g) const;  // optional: the optimality measure at flat x (default ||g||)
+//   P start(const P& params) const;                      // optional: where run() starts (LBFGSB projects x0)
 //
 // and XGRAD_OPTIM_SOLVER_INTERFACE(X, XState) inside it, which gives it init_state / update / run / bind.
 #include <algorithm>
@@ -247,7 +248,12 @@ OptStep<P, S> update(const Solver& solver, const F& fun, const P& params, S s, c
 // (Status::max_iterations) or the callback asks to stop; prints the table when `verbose`.
 template <class Solver, class F, class P, class... Args>
 auto run(const Solver& solver, const char* name, const F& fun, const P& init_params, const Args&... args) {
-  P params = init_params;
+  P params = [&] {
+    if constexpr (requires { solver.start(init_params); })
+      return P(solver.start(init_params));  // the solver's feasible start (LBFGSB: projected onto its bounds)
+    else
+      return init_params;
+  }();
   auto state = init_state(solver, fun, params, args...);
   if (solver.verbose) print_iteration(name, state);
   while (state.status == Status::running) {
