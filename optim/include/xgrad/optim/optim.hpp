@@ -16,6 +16,7 @@
 #include "xgrad/optim/hager_zhang.hpp"
 #include "xgrad/optim/lbfgs.hpp"
 #include "xgrad/optim/lbfgsb.hpp"
+#include "xgrad/optim/levenberg_marquardt.hpp"
 #include "xgrad/optim/linesearch.hpp"
 #include "xgrad/optim/moments.hpp"
 #include "xgrad/optim/more_thuente.hpp"

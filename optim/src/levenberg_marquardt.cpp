@@ -1,0 +1,228 @@
+// Levenberg-Marquardt on flat arrays (levenberg_marquardt.hpp): Moré's lmpar on the QR of the augmented problem, and
+// the trust-region loop of MINPACK's lmder.
+#include "xgrad/optim/levenberg_marquardt.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <xtensor-blas/xlinalg.hpp>
+
+namespace xgrad::optim::detail {
+namespace {
+
+constexpr double kEps = std::numeric_limits<double>::epsilon();
+constexpr double kDwarf = std::numeric_limits<double>::min();
+
+double l2(const Array& v) { return flat::norm2(v); }
+
+// The scaled step p~ = D p minimising ||J D^-1 p~ + r||^2 + lambda ||p~||^2, and q = R^-T p~ (R of the QR of the
+// augmented matrix [J D^-1; sqrt(lambda) I]), whose norm gives the secular equation's slope. `ok` is false when R is
+// singular (lambda = 0 and J rank-deficient).
+struct Trial {
+  Array p, q;
+  bool ok = true;
+};
+
+Trial scaled_step(const Array& JD, const Array& r, double lambda) {
+  const std::size_t m = JD.shape(0), n = JD.shape(1);
+  Array A = xt::zeros<double>({m + n, n});
+  xt::view(A, xt::range(0, m), xt::all()) = JD;
+  const double s = std::sqrt(lambda);
+  for (std::size_t j = 0; j < n; ++j) A(m + j, j) = s;
+  Array b = xt::zeros<double>({m + n});
+  xt::view(b, xt::range(0, m)) = -r;
+  const auto qr = xt::linalg::qr(A, xt::linalg::qrmode::reduced);
+  const Array& Q = std::get<0>(qr);
+  const Array& R = std::get<1>(qr);
+  Trial t;
+  double rmax = 0.0;
+  for (std::size_t j = 0; j < n; ++j) rmax = std::max(rmax, std::abs(R(j, j)));
+  for (std::size_t j = 0; j < n; ++j)
+    if (!(std::abs(R(j, j)) > 1e3 * kEps * rmax)) t.ok = false;
+  if (!t.ok) return t;
+  const Array c = xt::linalg::dot(xt::transpose(Q), b);
+  t.p = xt::zeros<double>({n});  // R p = c: back substitution
+  for (std::size_t i = n; i-- > 0;) {
+    double v = c(i);
+    for (std::size_t j = i + 1; j < n; ++j) v -= R(i, j) * t.p(j);
+    t.p(i) = v / R(i, i);
+  }
+  t.q = xt::zeros<double>({n});  // R^T q = p: forward substitution
+  for (std::size_t i = 0; i < n; ++i) {
+    double v = t.p(i);
+    for (std::size_t j = 0; j < i; ++j) v -= R(j, i) * t.q(j);
+    t.q(i) = v / R(i, i);
+  }
+  return t;
+}
+
+}  // namespace
+
+std::pair<double, Array> levenberg_marquardt_step(const Array& J, const Array& d, const Array& r, double delta,
+                                                  double lambda0) {
+  const std::size_t m = J.shape(0), n = J.shape(1);
+  Array JD = J;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) JD(i, j) /= d(j);
+  auto unscale = [&](const Array& pt) {
+    Array p = pt;
+    for (std::size_t j = 0; j < n; ++j) p(j) /= d(j);
+    return p;
+  };
+  // The Gauss-Newton step, if J has full rank and the step is inside the region (within 10 %).
+  Trial gn = scaled_step(JD, r, 0.0);
+  double parl = 0.0;
+  if (gn.ok) {
+    const double pn = l2(gn.p), phi = pn - delta;
+    if (phi <= 0.1 * delta) return {0.0, unscale(gn.p)};
+    // A lower bound on lambda: the first Newton step of the secular equation from 0.
+    const double qn = l2(gn.q);
+    parl = phi / delta * (pn / qn) * (pn / qn);
+  }
+  const double gnorm = l2(Array(xt::linalg::dot(xt::transpose(JD), r)));
+  double paru = gnorm / delta;
+  if (paru == 0.0) paru = kDwarf / std::min(delta, 0.1);
+  double lambda = std::clamp(lambda0, parl, paru);
+  if (lambda == 0.0) lambda = gnorm / std::max(l2(gn.ok ? gn.p : Array(xt::zeros<double>({n}))), kDwarf);
+  lambda = std::clamp(lambda, parl, paru);
+  Trial t;
+  double prev_phi = 0.0;  // MINPACK's stop when lambda is at its lower bound 0 and phi stopped rising towards 0
+  for (int iter = 0; iter < 10; ++iter) {
+    if (lambda == 0.0) lambda = std::max(kDwarf, 1e-3 * paru);
+    t = scaled_step(JD, r, lambda);
+    if (!t.ok) {  // only at a lambda too small to regularise a rank-deficient J
+      lambda = std::max(10.0 * lambda, 1e-3 * paru);
+      continue;
+    }
+    const double pn = l2(t.p), phi = pn - delta;
+    if (std::abs(phi) <= 0.1 * delta || (parl == 0.0 && iter > 0 && phi <= prev_phi && prev_phi < 0.0) ||
+        iter == 9)
+      break;
+    prev_phi = phi;
+    const double qn = l2(t.q);
+    const double correction = phi / delta * (pn / qn) * (pn / qn);
+    if (phi > 0.0) parl = std::max(parl, lambda);
+    if (phi < 0.0) paru = std::min(paru, lambda);
+    lambda = std::max(parl, lambda + correction);
+  }
+  if (!t.ok) return {lambda, Array(xt::zeros<double>({n}))};
+  return {lambda, unscale(t.p)};
+}
+
+Array levenberg_marquardt_flat(const FlatLeastSquares& problem, Array x, LevenbergMarquardtState<Array>& s,
+                               double ftol, double xtol, double gtol, int max_nfev, double factor, bool verbose,
+                               const Callback& callback) {
+  if (!(ftol >= 0.0 && xtol >= 0.0 && gtol >= 0.0 && factor > 0.0))
+    throw ValueError("xgrad::optim::LevenbergMarquardt: needs ftol, xtol, gtol >= 0 and factor > 0");
+  const std::size_t n = x.size();
+  if (max_nfev < 0) max_nfev = static_cast<int>(100 * std::max<std::size_t>(n, 1));
+  Array r = problem.residual(x);
+  s.num_fun_eval = 1;
+  double fnorm = l2(r);
+  s.value = 0.5 * fnorm * fnorm;
+  s.residual = r;
+  auto finish = [&](Status st, ConvergenceTest by) {
+    s.status = st;
+    s.converged_by = by;
+    return x;
+  };
+  if (!std::isfinite(fnorm)) return finish(Status::non_finite, ConvergenceTest::none);
+  Array diag, J;
+  double delta = 0.0, xnorm = 0.0, lambda = 0.0;
+  auto scaled_norm = [&](const Array& v) {
+    double acc = 0.0;
+    for (std::size_t j = 0; j < n; ++j) acc += (diag(j) * v(j)) * (diag(j) * v(j));
+    return std::sqrt(acc);
+  };
+  if (verbose)
+    std::printf("LevenbergMarquardt\n%6s %16s %12s %12s %12s %8s\n", "iter", "value", "error", "lambda", "radius",
+                "evals");
+  for (int iter = 1;; ++iter) {
+    J = problem.jacobian(x);
+    ++s.num_jac_eval;
+    ++s.num_grad_eval;
+    if (J.dimension() != 2 || J.shape(1) != n || J.shape(0) != r.size())
+      throw ShapeError("xgrad::optim::LevenbergMarquardt: the Jacobian is " + shape_str(Shape(J.shape().begin(), J.shape().end())) + " for " +
+                       std::to_string(r.size()) + " residuals and " + std::to_string(n) + " parameters");
+    if (!flat::all_finite(J)) return finish(Status::non_finite, ConvergenceTest::none);
+    const std::size_t m = r.size();
+    const Array g = xt::linalg::dot(xt::transpose(J), r);
+    s.grad = g;
+    s.error = l2(g);
+    Array colnorm = xt::zeros<double>({n});
+    for (std::size_t j = 0; j < n; ++j) {
+      double acc = 0.0;
+      for (std::size_t i = 0; i < m; ++i) acc += J(i, j) * J(i, j);
+      colnorm(j) = std::sqrt(acc);
+    }
+    if (iter == 1) {
+      diag = colnorm;
+      for (std::size_t j = 0; j < n; ++j)
+        if (diag(j) == 0.0) diag(j) = 1.0;
+      xnorm = scaled_norm(x);
+      delta = factor * xnorm;
+      if (delta == 0.0) delta = factor;
+    } else {
+      for (std::size_t j = 0; j < n; ++j) diag(j) = std::max(diag(j), colnorm(j));
+    }
+    // gtol: the largest cosine between r and a column of J.
+    double gcos = 0.0;
+    if (fnorm != 0.0)
+      for (std::size_t j = 0; j < n; ++j)
+        if (colnorm(j) != 0.0) gcos = std::max(gcos, std::abs(g(j)) / (colnorm(j) * fnorm));
+    if (gcos <= gtol) return finish(Status::converged, ConvergenceTest::gtol);
+    // The inner loop: trial steps until one is taken.
+    while (true) {
+      auto [lam, p] = levenberg_marquardt_step(J, diag, r, delta, lambda);
+      lambda = lam;
+      const double pnorm = scaled_norm(p);
+      if (iter == 1) delta = std::min(delta, pnorm);
+      const Array xt_ = flat::axpy(x, 1.0, p);
+      Array rt = problem.residual(xt_);
+      ++s.num_fun_eval;
+      const double fnorm1 = flat::all_finite(rt) ? l2(rt) : std::numeric_limits<double>::infinity();
+      const double actred = 0.1 * fnorm1 < fnorm ? 1.0 - (fnorm1 / fnorm) * (fnorm1 / fnorm) : -1.0;
+      const double t1 = l2(Array(xt::linalg::dot(J, p))) / fnorm, t2 = std::sqrt(lambda) * pnorm / fnorm;
+      const double prered = t1 * t1 + 2.0 * t2 * t2, dirder = -(t1 * t1 + t2 * t2);
+      const double ratio = prered != 0.0 ? actred / prered : 0.0;
+      if (ratio <= 0.25) {
+        double temp = actred >= 0.0 ? 0.5 : 0.5 * dirder / (dirder + 0.5 * actred);
+        if (0.1 * fnorm1 >= fnorm || temp < 0.1) temp = 0.1;
+        delta = temp * std::min(delta, pnorm / 0.1);
+        lambda /= temp;
+      } else if (lambda == 0.0 || ratio >= 0.75) {
+        delta = pnorm / 0.5;
+        lambda *= 0.5;
+      }
+      const bool taken = ratio >= 1e-4;
+      if (taken) {
+        x = xt_;
+        r = std::move(rt);
+        fnorm = fnorm1;
+        xnorm = scaled_norm(x);
+        s.value = 0.5 * fnorm * fnorm;
+        s.residual = r;
+        s.stepsize = pnorm;
+        ++s.iter_num;
+      }
+      s.damping = lambda;
+      s.radius = delta;
+      if (verbose && taken)
+        std::printf("%6d %16.9e %12.5e %12.5e %12.5e %8d\n", s.iter_num, s.value, s.error, lambda, delta,
+                    s.num_fun_eval);
+      if (std::abs(actred) <= ftol && prered <= ftol && 0.5 * ratio <= 1.0)
+        return finish(Status::converged, ConvergenceTest::ftol);
+      if (delta <= xtol * xnorm) return finish(Status::converged, ConvergenceTest::xtol);
+      if (s.num_fun_eval >= max_nfev) return finish(Status::max_iterations, ConvergenceTest::none);
+      // MINPACK's "tolerance too small" ends: no further reduction is possible in floating point.
+      if ((std::abs(actred) <= kEps && prered <= kEps && 0.5 * ratio <= 1.0) || delta <= kEps * xnorm)
+        return finish(Status::stalled, ConvergenceTest::none);
+      if (taken) {
+        if (callback && callback(s)) return x;
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace xgrad::optim::detail
