@@ -118,6 +118,7 @@ Array levenberg_marquardt_flat(const FlatLeastSquares& problem, Array x, Levenbe
   if (max_nfev < 0) max_nfev = static_cast<int>(100 * std::max<std::size_t>(n, 1));
   Array r = problem.residual(x);
   s.num_fun_eval = 1;
+  s.grad = xt::zeros<double>({n});
   double fnorm = l2(r);
   s.value = 0.5 * fnorm * fnorm;
   s.residual = r;

@@ -263,3 +263,28 @@ TEST_CASE("argmin with automatic tolerances: the bound meets the target, the sol
     CHECK(o.report->inner_tol > 1e-4 * target);
   }
 }
+
+TEST_CASE("root with a root finder (Newton, Broyden, Bisection): F = 0 solved directly, derivatives implicit") {
+  // x^3 = a elementwise: x* = a^(1/3), dx*/da = 1 / (3 a^(2/3)).
+  auto F = [](const Tensor& x, const Tensor& a) { return x * x * x - a; };
+  const Array a{8.0, 27.0, 2.0};
+  auto check = [&](const auto& solver, const Tensor& x0) {
+    const Tensor g = grad([&](const Tensor& at) {
+      auto [x, s] = im::root(solver, F, x0, at);
+      REQUIRE(s.status == opt::Status::converged);
+      CHECK(xt::amax(xt::abs(x.value() - xt::cbrt(at.value())))() < 1e-10);
+      return sum(x);
+    })(Tensor(a));
+    const Array want = 1.0 / (3.0 * xt::pow(xt::cbrt(a), 2.0));
+    CHECK(xt::amax(xt::abs(g.value() - want))() < 1e-9);
+  };
+  check(opt::Newton{.tol = 1e-12}, Tensor(Array{1.0, 1.0, 1.0}));
+  check(opt::Broyden{.tol = 1e-12}, Tensor(Array{1.5, 2.5, 1.0}));
+  // Bisection: one scalar.
+  const Tensor g = grad([&](const Tensor& at) {
+    auto [x, s] = im::root(opt::Bisection{.lower = 0.0, .upper = 5.0, .tol = 1e-13}, F, Tensor(1.0), at);
+    REQUIRE(s.status == opt::Status::converged);
+    return x;
+  })(Tensor(8.0));
+  CHECK(g.item() == doctest::Approx(1.0 / 12.0).epsilon(1e-8));
+}

@@ -6,8 +6,9 @@
 //   auto [w, state] = xgrad::implicit::argmin(xgrad::optim::LBFGS{.tol = 1e-10}, inner, w0, alpha, X, y);
 //
 // argmin(solver, f, init, theta...)      F = grad_x f; solver.run(f, init, theta...); adjoint solve: cg
-// root(solver, F, init, theta...)        F(x, theta...) = 0, solved by minimising 0.5 ||F||^2 with `solver`
-//                                        (right when dF/dx is nonsingular at the root); adjoint solve: gmres
+// root(solver, F, init, theta...)        F(x, theta...) = 0 by a root finder (optim::Newton, Broyden, Bisection),
+//                                        or by minimising 0.5 ||F||^2 with any other solver (right when dF/dx is
+//                                        nonsingular at the root); adjoint solve: gmres
 // fixed_point(solver, T, init, theta...) x = T(x, theta...), e.g. with FixedPointIteration; adjoint solve: gmres
 //
 // Each returns the solver's {params, state}: `state.status` is the inner solve's, and params carry the implicit
@@ -68,11 +69,15 @@ template <class Solver, class Fn, class X, class... Th>
 auto root(const ImplicitOptions& options, const Solver& solver, const Fn& F, const X& init, const Th&... theta) {
   const ImplicitOptions opts = detail::with_report(options, solver);
   auto solve = [solver, F, rep = opts.report](const X& x0, const Th&... th) {
-    auto residual = [F](const X& x, const Th&... t) {
-      const auto r = F(x, t...);
-      return 0.5 * vdot(r, r);
-    };
-    return detail::tuned(solver, *rep).run(residual, x0, th...);
+    if constexpr (requires { Solver::root_finder; }) {  // Newton, Broyden, Bisection: F = 0 directly
+      return detail::tuned(solver, *rep).run(F, x0, th...);
+    } else {  // a minimiser: 1/2 ||F||^2
+      auto residual = [F](const X& x, const Th&... t) {
+        const auto r = F(x, t...);
+        return 0.5 * vdot(r, r);
+      };
+      return detail::tuned(solver, *rep).run(residual, x0, th...);
+    }
   };
   return custom_root(F, opts, "implicit::root")(solve)(init, theta...);
 }

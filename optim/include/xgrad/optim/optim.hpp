@@ -26,6 +26,7 @@
 #include "xgrad/optim/projection.hpp"
 #include "xgrad/optim/prox.hpp"
 #include "xgrad/optim/proximal_gradient.hpp"
+#include "xgrad/optim/root_finding.hpp"
 #include "xgrad/optim/scale.hpp"
 #include "xgrad/optim/search.hpp"
 #include "xgrad/optim/schedule.hpp"
