@@ -181,6 +181,10 @@ Array levenberg_marquardt_flat(const FlatLeastSquares& problem, Array x, Levenbe
       const Array xt_ = flat::axpy(x, 1.0, p);
       Array rt = problem.residual(xt_);
       ++s.num_fun_eval;
+      if (rt.size() != r.size())
+        throw ShapeError("xgrad::optim::LevenbergMarquardt: the residuals had " + std::to_string(r.size()) +
+                         " values at x and " + std::to_string(rt.size()) + " at the trial point (their number must "
+                         "not depend on x)");
       const double fnorm1 = flat::all_finite(rt) ? l2(rt) : std::numeric_limits<double>::infinity();
       const double actred = 0.1 * fnorm1 < fnorm ? 1.0 - (fnorm1 / fnorm) * (fnorm1 / fnorm) : -1.0;
       const double t1 = l2(Array(xt::linalg::dot(J, p))) / fnorm, t2 = std::sqrt(lambda) * pnorm / fnorm;

@@ -232,6 +232,35 @@ TEST_CASE("solvers: honest statuses, never a crash") {
          return nothing([] { optim::GradientDescent{}.run([](const Tensor& x) { return x * 2.0; }, vec(2)); });
        },
        "MisuseError", {"(2)"}},
+      {"LBFGSB with crossed bounds",
+       [] {
+         return nothing([] { optim::LBFGSB{.bounds = optim::Bounds::of(1.0, 0.0)}.run([](const Tensor& x) { return sum(x); }, vec(2)); });
+       },
+       "ValueError", {"LBFGSB", "lower bound", "upper bound"}},
+      {"LBFGSB with bounds of the wrong size",
+       [] {
+         return nothing([] {
+           optim::LBFGSB{.bounds = {.lower = {0.0, 0.0, 0.0}}}.run([](const Tensor& x) { return sum(x); }, vec(2));
+         });
+       },
+       "ShapeError", {"LBFGSB", "3 values", "parameters of 2"}},
+      {"LevenbergMarquardt on residuals that are NaN at the start",
+       [] {
+         return optim::to_string(
+             optim::LevenbergMarquardt{}.run([](const Tensor& x) { return log(x - 10.0); }, vec(2)).state.status);
+       },
+       "none", {"non_finite"}},
+      {"LevenbergMarquardt on residuals whose number changes",
+       [] {
+         auto r = [](const Tensor& x) {
+           return x.value()(0) > 0.5 ? x * 2.0 : concatenate({x, x});  // 2 residuals at the start, 4 after a step
+         };
+         return optim::to_string(optim::LevenbergMarquardt{}.run(r, Tensor(Array{1.0, 1.0})).state.status);
+       },
+       "ShapeError", {"LevenbergMarquardt", "2 values at x and 4 at the trial point"}},
+      {"Newton on a system of the wrong size",
+       [] { return nothing([] { optim::Newton{}.run([](const Tensor& x) { return sum(x); }, vec(2)); }); },
+       "ShapeError", {"F returned 1 values for 2 unknowns"}},
   });
 }
 
