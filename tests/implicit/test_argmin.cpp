@@ -288,3 +288,33 @@ TEST_CASE("root with a root finder (Newton, Broyden, Bisection): F = 0 solved di
   })(Tensor(8.0));
   CHECK(g.item() == doctest::Approx(1.0 / 12.0).epsilon(1e-8));
 }
+
+TEST_CASE("argmin with LBFGSB: the projected gradient map's fixed point; active bounds get zero derivatives") {
+  // Ridge with w in [-0.2, 0.2]: some coordinates end on a bound. d(sum w*)/d alpha against central differences of
+  // tight solves; the active coordinates' derivatives are exactly 0.
+  const Ridge r = ridge_problem(40, 6, 11);
+  const opt::LBFGSB solver{.tol = 1e-12, .bounds = opt::Bounds::of(-0.2, 0.2)};
+  const Tensor w0(Array(xt::zeros<double>({6})));
+  auto solution = [&](double alpha) {
+    return solver.run(ridge_inner, w0, Tensor(Array{alpha}), Tensor(r.X), Tensor(r.y)).params.value();
+  };
+  const double alpha = 0.05;
+  const Array w = solution(alpha);
+  int active = 0;
+  for (double v : w) active += std::abs(std::abs(v) - 0.2) < 1e-12;
+  REQUIRE(active >= 1);
+  REQUIRE(active < 6);
+  const Tensor dw = jacobian([&](const Tensor& a) {
+    auto [ws, s] = im::argmin(solver, ridge_inner, w0, a, Tensor(r.X), Tensor(r.y));
+    REQUIRE(s.status == opt::Status::converged);
+    return ws;
+  })(Tensor(Array{alpha}));
+  const double h = 1e-6;
+  const Array fd = (solution(alpha + h) - solution(alpha - h)) / (2 * h);
+  for (std::size_t i = 0; i < 6; ++i) {
+    INFO(i);
+    const bool at_bound = std::abs(std::abs(w(i)) - 0.2) < 1e-12;
+    if (at_bound) CHECK(dw.value()(i, 0) == 0.0);
+    CHECK(std::abs(dw.value()(i, 0) - fd(i)) < 1e-6);
+  }
+}

@@ -5,7 +5,9 @@
 //   // w*(alpha) = argmin_w  mse(X w, y) + 0.5 alpha ||w||^2, differentiable in alpha:
 //   auto [w, state] = xgrad::implicit::argmin(xgrad::optim::LBFGS{.tol = 1e-10}, inner, w0, alpha, X, y);
 //
-// argmin(solver, f, init, theta...)      F = grad_x f; solver.run(f, init, theta...); adjoint solve: cg
+// argmin(solver, f, init, theta...)      F = grad_x f; solver.run(f, init, theta...); adjoint solve: cg. With box
+//                                        bounds (LBFGSB): F = P(x - grad_x f) - x, the projected gradient map's
+//                                        fixed point, and gmres (active bounds get zero derivatives)
 // root(solver, F, init, theta...)        F(x, theta...) = 0 by a root finder (optim::Newton, Broyden, Bisection),
 //                                        or by minimising 0.5 ||F||^2 with any other solver (right when dF/dx is
 //                                        nonsingular at the root); adjoint solve: gmres
@@ -16,6 +18,7 @@
 // the failure policy, or a report: `argmin(opts, solver, f, init, theta...)`.
 #include <algorithm>
 #include <memory>
+#include <string>
 #include <type_traits>
 
 #include "xgrad/ad/transforms.hpp"
@@ -49,11 +52,36 @@ Solver tuned(Solver solver, const ImplicitReport& rep) {
 }
 }  // namespace detail
 
+namespace detail {
+template <class Solver>
+concept Bounded = requires(const Solver& s) { s.bounds.expand(std::size_t{}, std::string{}); };
+
+// The optimality condition of argmin: grad f = 0, or for a solver with box bounds (LBFGSB) the fixed point of the
+// projected gradient map, P(x - grad f) - x = 0 (as jaxopt): at an active bound (strict complementarity) the
+// coordinate's row is -e_i and its derivative with respect to theta is 0.
+template <class Solver, class Fn, class X, class... Th>
+auto optimality(const Solver& solver, const Fn& f) {
+  if constexpr (Bounded<Solver>) {
+    return [f, bounds = solver.bounds](const X& x, const Th&... th) {
+      const X g = grad(f)(x, th...);
+      auto [flat_x, unravel] = tree::ravel(x);
+      auto [l, u] = bounds.expand(flat_x.size(), "xgrad::implicit::argmin");
+      const X lower = unravel(l), upper = unravel(u);
+      return tree::map([](const Tensor& xi, const Tensor& gi, const Tensor& li, const Tensor& ui) {
+        return minimum(maximum(xi - gi, li), ui) - xi;
+      }, x, g, lower, upper);
+    };
+  } else {
+    return [f](const X& x, const Th&... th) { return grad(f)(x, th...); };
+  }
+}
+}  // namespace detail
+
 /// argmin_x f(x, theta...) by `solver`, differentiable in theta.
 template <class Solver, class Fn, class X, class... Th>
 auto argmin(const ImplicitOptions& options, const Solver& solver, const Fn& f, const X& init, const Th&... theta) {
   const ImplicitOptions opts = detail::with_report(options, solver);
-  auto F = [f](const X& x, const Th&... th) { return grad(f)(x, th...); };
+  auto F = detail::optimality<Solver, Fn, X, Th...>(solver, f);
   auto solve = [solver, f, rep = opts.report](const X& x0, const Th&... th) {
     return detail::tuned(solver, *rep).run(f, x0, th...);
   };
@@ -61,7 +89,9 @@ auto argmin(const ImplicitOptions& options, const Solver& solver, const Fn& f, c
 }
 template <NotOptions Solver, class Fn, class X, class... Th>
 auto argmin(const Solver& solver, const Fn& f, const X& init, const Th&... theta) {
-  return argmin(ImplicitOptions{.solver = {.method = Method::cg}}, solver, f, init, theta...);
+  // cg for the symmetric Hessian; gmres for the projected gradient map of a bounded solver (not symmetric).
+  return argmin(ImplicitOptions{.solver = {.method = detail::Bounded<Solver> ? Method::gmres : Method::cg}}, solver, f,
+                init, theta...);
 }
 
 /// The root of F(x, theta...) = 0 (x's structure in and out), differentiable in theta.
