@@ -69,8 +69,15 @@ std::pair<double, Array> levenberg_marquardt_step(const Array& J, const Array& d
     for (std::size_t j = 0; j < n; ++j) p(j) /= d(j);
     return p;
   };
+  // ||J D^-1 p~ + r|| = ||R p~ + Q^T r|| up to a constant: one QR of the m x n matrix per step, then each trial
+  // works on the small [R; sqrt(lambda) I] (as MINPACK's qrsolv).
+  const auto qr = xt::linalg::qr(JD, xt::linalg::qrmode::reduced);
+  const Array& R0 = std::get<1>(qr);
+  const Array c0 = xt::linalg::dot(xt::transpose(std::get<0>(qr)), r);
+  const Array& JDs = R0;  // stands in for J D^-1 from here on, with c0 for r
+  const Array& rs = c0;
   // The Gauss-Newton step, if J has full rank and the step is inside the region (within 10 %).
-  Trial gn = scaled_step(JD, r, 0.0);
+  Trial gn = scaled_step(JDs, rs, 0.0);
   double parl = 0.0;
   if (gn.ok) {
     const double pn = l2(gn.p), phi = pn - delta;
@@ -79,7 +86,7 @@ std::pair<double, Array> levenberg_marquardt_step(const Array& J, const Array& d
     const double qn = l2(gn.q);
     parl = phi / delta * (pn / qn) * (pn / qn);
   }
-  const double gnorm = l2(Array(xt::linalg::dot(xt::transpose(JD), r)));
+  const double gnorm = l2(Array(xt::linalg::dot(xt::transpose(JDs), rs)));
   double paru = gnorm / delta;
   if (paru == 0.0) paru = kDwarf / std::min(delta, 0.1);
   double lambda = std::clamp(lambda0, parl, paru);
@@ -89,7 +96,7 @@ std::pair<double, Array> levenberg_marquardt_step(const Array& J, const Array& d
   double prev_phi = 0.0;  // MINPACK's stop when lambda is at its lower bound 0 and phi stopped rising towards 0
   for (int iter = 0; iter < 10; ++iter) {
     if (lambda == 0.0) lambda = std::max(kDwarf, 1e-3 * paru);
-    t = scaled_step(JD, r, lambda);
+    t = scaled_step(JDs, rs, lambda);
     if (!t.ok) {  // only at a lambda too small to regularise a rank-deficient J
       lambda = std::max(10.0 * lambda, 1e-3 * paru);
       continue;
