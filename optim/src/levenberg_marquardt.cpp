@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 #include <xtensor-blas/xlinalg.hpp>
 
 namespace xgrad::optim::detail {
@@ -23,24 +24,57 @@ struct Trial {
   bool ok = true;
 };
 
+// Householder QR of A (m x n, overwritten) applied to b as it goes: returns R (its top n x n; rows past m stay 0)
+// and the first n entries of Q^T b. No Q is formed: what the step needs is R and Q^T b, in O(m n^2).
+std::pair<Array, Array> householder_r(Array A, Array b) {
+  const std::size_t m = A.shape(0), n = A.shape(1), k_end = std::min(m, n);
+  double* a = A.data();
+  std::vector<double> v(m);
+  for (std::size_t k = 0; k < k_end; ++k) {
+    double norm = 0.0;
+    for (std::size_t i = k; i < m; ++i) norm += a[i * n + k] * a[i * n + k];
+    norm = std::sqrt(norm);
+    if (norm == 0.0) continue;
+    const double alpha = a[k * n + k] > 0.0 ? -norm : norm;
+    for (std::size_t i = k; i < m; ++i) v[i] = a[i * n + k];
+    v[k] -= alpha;
+    double vv = 0.0;
+    for (std::size_t i = k; i < m; ++i) vv += v[i] * v[i];
+    if (vv == 0.0) continue;
+    for (std::size_t j = k; j < n; ++j) {  // A[k:, j] -= 2 v (v^T A[k:, j]) / (v^T v)
+      double d = 0.0;
+      for (std::size_t i = k; i < m; ++i) d += v[i] * a[i * n + j];
+      d *= 2.0 / vv;
+      for (std::size_t i = k; i < m; ++i) a[i * n + j] -= d * v[i];
+    }
+    double d = 0.0;
+    for (std::size_t i = k; i < m; ++i) d += v[i] * b(i);
+    d *= 2.0 / vv;
+    for (std::size_t i = k; i < m; ++i) b(i) -= d * v[i];
+  }
+  Array R = xt::zeros<double>({n, n}), c = xt::zeros<double>({n});
+  for (std::size_t i = 0; i < k_end; ++i) {
+    for (std::size_t j = i; j < n; ++j) R(i, j) = a[i * n + j];
+    c(i) = b(i);
+  }
+  return {R, c};
+}
+
 Trial scaled_step(const Array& JD, const Array& r, double lambda) {
   const std::size_t m = JD.shape(0), n = JD.shape(1);
   Array A = xt::zeros<double>({m + n, n});
-  xt::view(A, xt::range(0, m), xt::all()) = JD;
+  std::copy(JD.begin(), JD.end(), A.begin());
   const double s = std::sqrt(lambda);
   for (std::size_t j = 0; j < n; ++j) A(m + j, j) = s;
   Array b = xt::zeros<double>({m + n});
-  xt::view(b, xt::range(0, m)) = -r;
-  const auto qr = xt::linalg::qr(A, xt::linalg::qrmode::reduced);
-  const Array& Q = std::get<0>(qr);
-  const Array& R = std::get<1>(qr);
+  for (std::size_t i = 0; i < m; ++i) b(i) = -r(i);
+  auto [R, c] = householder_r(std::move(A), std::move(b));
   Trial t;
   double rmax = 0.0;
   for (std::size_t j = 0; j < n; ++j) rmax = std::max(rmax, std::abs(R(j, j)));
   for (std::size_t j = 0; j < n; ++j)
     if (!(std::abs(R(j, j)) > 1e3 * kEps * rmax)) t.ok = false;
   if (!t.ok) return t;
-  const Array c = xt::linalg::dot(xt::transpose(Q), b);
   t.p = xt::zeros<double>({n});  // R p = c: back substitution
   for (std::size_t i = n; i-- > 0;) {
     double v = c(i);
@@ -71,11 +105,7 @@ std::pair<double, Array> levenberg_marquardt_step(const Array& J, const Array& d
   };
   // ||J D^-1 p~ + r|| = ||R p~ + Q^T r|| up to a constant: one QR of the m x n matrix per step, then each trial
   // works on the small [R; sqrt(lambda) I] (as MINPACK's qrsolv).
-  const auto qr = xt::linalg::qr(JD, xt::linalg::qrmode::reduced);
-  const Array& R0 = std::get<1>(qr);
-  const Array c0 = xt::linalg::dot(xt::transpose(std::get<0>(qr)), r);
-  const Array& JDs = R0;  // stands in for J D^-1 from here on, with c0 for r
-  const Array& rs = c0;
+  const auto [JDs, rs] = householder_r(JD, r);  // R and Q^T r stand in for J D^-1 and r from here on
   // The Gauss-Newton step, if J has full rank and the step is inside the region (within 10 %).
   Trial gn = scaled_step(JDs, rs, 0.0);
   double parl = 0.0;
