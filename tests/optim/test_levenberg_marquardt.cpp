@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <xtensor-blas/xlinalg.hpp>
 
 #include "optim/mgh_problems.hpp"
@@ -48,11 +49,10 @@ TEST_CASE("LevenbergMarquardt: the MGH least-squares problems, beside scipy's MI
     scipy_nfev += ref.nfev;
     scipy_njev += ref.njev;
     same_counts += s.num_fun_eval == ref.nfev && s.num_jac_eval == ref.njev;
+    std::string status = opt::to_string(s.status);
+    if (s.status == opt::Status::converged) status.append(1, ' ').append(opt::to_string(s.converged_by));
     std::printf("%2d %-26s | %12.5e %5d %5d %-16s | %12.5e %5d %5d\n", p.number, p.name.c_str(), f, s.num_fun_eval,
-                s.num_jac_eval,
-                (opt::to_string(s.status) + (s.status == opt::Status::converged ? " " + opt::to_string(s.converged_by) : ""))
-                    .c_str(),
-                ref.f, ref.nfev, ref.njev);
+                s.num_jac_eval, status.c_str(), ref.f, ref.nfev, ref.njev);
   }
   std::printf("xgrad LevenbergMarquardt: solved %d/28, nfev %d, njev %d | scipy lm: solved %d/28, nfev %d, njev %d\n",
               solved, nfev, njev, scipy_solved, scipy_nfev, scipy_njev);

@@ -79,8 +79,10 @@ OptStep<Tensor, RootState<Tensor>> find_root(RootMethod method, const F& fun, co
 }
 }  // namespace detail
 
-/// Newton's method with backtracking on 1/2 ||F||^2 (see the header comment).
-struct Newton {
+/// Newton's method (Method = newton) or Broyden's (broyden), with backtracking on 1/2 ||F||^2 (see the header
+/// comment): spelled `Newton` and `Broyden`.
+template <detail::RootMethod Method>
+struct NewtonFamily {
   int maxiter = 100;      ///< most iterations
   double tol = 1e-10;     ///< converged when ||F(x)||_2 <= tol
   double xtol = 0.0;      ///< also converged when ||x+ - x||_2 <= xtol max(1, ||x||_2) (0: off)
@@ -91,27 +93,11 @@ struct Newton {
 
   template <class F, class... Args>
   OptStep<Tensor, RootState<Tensor>> run(const F& fun, const Tensor& x0, const Args&... args) const {
-    return detail::find_root(detail::RootMethod::newton, fun, x0, maxiter, tol, xtol, maxls, verbose, callback,
-                             args...);
+    return detail::find_root(Method, fun, x0, maxiter, tol, xtol, maxls, verbose, callback, args...);
   }
 };
-
-/// Broyden's "good" method with backtracking on 1/2 ||F||^2 (see the header comment).
-struct Broyden {
-  int maxiter = 200;      ///< most iterations
-  double tol = 1e-10;     ///< converged when ||F(x)||_2 <= tol
-  double xtol = 0.0;      ///< also converged when ||x+ - x||_2 <= xtol max(1, ||x||_2) (0: off)
-  int maxls = 30;         ///< most halvings of the step per iteration
-  bool verbose = false;   ///< one line per iteration
-  Callback callback{};    ///< called after each iteration; returning true stops run()
-  static constexpr bool root_finder = true;  ///< implicit::root solves F = 0 with it directly
-
-  template <class F, class... Args>
-  OptStep<Tensor, RootState<Tensor>> run(const F& fun, const Tensor& x0, const Args&... args) const {
-    return detail::find_root(detail::RootMethod::broyden, fun, x0, maxiter, tol, xtol, maxls, verbose, callback,
-                             args...);
-  }
-};
+using Newton = NewtonFamily<detail::RootMethod::newton>;    ///< a Jacobian per iteration, quadratic convergence
+using Broyden = NewtonFamily<detail::RootMethod::broyden>;  ///< secant updates of J^-1, superlinear convergence
 
 /// Bisection for a scalar root of f in [lower, upper], f(lower) and f(upper) of opposite signs (or one of them 0).
 /// x0 is ignored but for its shape (a one-element Tensor), so that it runs wherever a root finder does.
