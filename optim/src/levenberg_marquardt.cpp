@@ -146,9 +146,22 @@ std::pair<double, Array> levenberg_marquardt_step(const Array& J, const Array& d
   return {lambda, unscale(t.p)};
 }
 
+// gtol's measure: the largest cosine between r and a column of J (0 when r = 0).
+double gradient_cosine(const Array& J, const Array& r, double fnorm) {
+  if (fnorm == 0.0) return 0.0;
+  const Array g = xt::linalg::dot(xt::transpose(J), r);
+  double c = 0.0;
+  for (std::size_t j = 0; j < J.shape(1); ++j) {
+    double norm = 0.0;
+    for (std::size_t i = 0; i < J.shape(0); ++i) norm += J(i, j) * J(i, j);
+    if (norm != 0.0) c = std::max(c, std::abs(g(j)) / (std::sqrt(norm) * fnorm));
+  }
+  return c;
+}
+
 Array levenberg_marquardt_flat(const FlatLeastSquares& problem, Array x, LevenbergMarquardtState<Array>& s,
                                double ftol, double xtol, double gtol, int max_nfev, double factor, bool verbose,
-                               const Callback& callback) {
+                               const Callback& callback, bool certify) {
   if (!(ftol >= 0.0 && xtol >= 0.0 && gtol >= 0.0 && factor > 0.0))
     throw ValueError("xgrad::optim::LevenbergMarquardt: needs ftol, xtol, gtol >= 0 and factor > 0");
   const std::size_t n = x.size();
@@ -162,6 +175,19 @@ Array levenberg_marquardt_flat(const FlatLeastSquares& problem, Array x, Levenbe
   auto finish = [&](Status st, ConvergenceTest by) {
     s.status = st;
     s.converged_by = by;
+    // certify: an ftol, xtol or "no further reduction" end is checked against gtol with a fresh Jacobian.
+    const bool uncertified = (st == Status::converged && by != ConvergenceTest::gtol) || st == Status::stalled;
+    if (certify && uncertified) {
+      const Array Jx = problem.jacobian(x);
+      ++s.num_jac_eval;
+      ++s.num_grad_eval;
+      s.grad = xt::linalg::dot(xt::transpose(Jx), r);
+      s.error = flat::norm2(s.grad);
+      if (flat::all_finite(Jx) && gradient_cosine(Jx, r, flat::norm2(r)) <= gtol) {
+        s.status = Status::converged;
+        s.converged_by = ConvergenceTest::gtol;
+      }
+    }
     return x;
   };
   if (!std::isfinite(fnorm)) return finish(Status::non_finite, ConvergenceTest::none);
@@ -203,12 +229,7 @@ Array levenberg_marquardt_flat(const FlatLeastSquares& problem, Array x, Levenbe
     } else {
       for (std::size_t j = 0; j < n; ++j) diag(j) = std::max(diag(j), colnorm(j));
     }
-    // gtol: the largest cosine between r and a column of J.
-    double gcos = 0.0;
-    if (fnorm != 0.0)
-      for (std::size_t j = 0; j < n; ++j)
-        if (colnorm(j) != 0.0) gcos = std::max(gcos, std::abs(g(j)) / (colnorm(j) * fnorm));
-    if (gcos <= gtol) return finish(Status::converged, ConvergenceTest::gtol);
+    if (gradient_cosine(J, r, fnorm) <= gtol) return finish(Status::converged, ConvergenceTest::gtol);
     // The inner loop: trial steps until one is taken.
     while (true) {
       auto [lam, p] = levenberg_marquardt_step(J, diag, r, delta, lambda);

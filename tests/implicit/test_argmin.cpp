@@ -318,3 +318,36 @@ TEST_CASE("argmin with LBFGSB: the projected gradient map's fixed point; active 
     CHECK(std::abs(dw.value()(i, 0) - fd(i)) < 1e-6);
   }
 }
+
+TEST_CASE("least_squares through LevenbergMarquardt: the fitted parameters' derivative with respect to the data") {
+  // y = a exp(-b t) + c fitted to noisy data; d(params)/d(data) by the normal equations against central differences.
+  const Array t = xt::linspace<double>(0.0, 4.0, 12);
+  Array y = 2.0 * xt::exp(-0.7 * t) + 0.5;
+  for (std::size_t i = 0; i < y.size(); ++i) y(i) += 0.05 * std::sin(7.0 * double(i));
+  auto residuals = [](const Tensor& p, const Tensor& tt, const Tensor& yy) {
+    return slice(p, 0, 0, 1) * exp(-slice(p, 0, 1, 2) * tt) + slice(p, 0, 2, 3) - yy;
+  };
+  const opt::LevenbergMarquardt solver{.ftol = 1e-12, .xtol = 1e-12, .gtol = 1e-6};
+  const Tensor p0(Array{1.0, 1.0, 0.0});
+  auto fit = [&](const Array& data) { return solver.run(residuals, p0, Tensor(t), Tensor(data)).params.value(); };
+  const Array J = jacobian([&](const Tensor& data) {
+    auto [p, s] = im::least_squares(solver, residuals, p0, Tensor(t), data);
+    REQUIRE(s.status == opt::Status::converged);
+    CHECK(s.converged_by == opt::ConvergenceTest::gtol);
+    return p;
+  })(Tensor(y));
+  REQUIRE(J.shape(0) == 3);
+  REQUIRE(J.shape(1) == 12);
+  // Central differences of solves that stop near 1e-9 in the gradient: a step of 1e-4 keeps their noise below the
+  // differences' own error (h^2).
+  const double h = 1e-4;
+  double worst = 0.0;
+  for (std::size_t k = 0; k < 12; ++k) {
+    Array up = y, down = y;
+    up(k) += h;
+    down(k) -= h;
+    const Array fd = (fit(up) - fit(down)) / (2 * h);
+    for (std::size_t i = 0; i < 3; ++i) worst = std::max(worst, std::abs(J(i, k) - fd(i)) / std::max(1.0, std::abs(fd(i))));
+  }
+  CHECK(worst < 1e-5);
+}

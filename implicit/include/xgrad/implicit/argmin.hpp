@@ -12,6 +12,8 @@
 //                                        or by minimising 0.5 ||F||^2 with any other solver (right when dF/dx is
 //                                        nonsingular at the root); adjoint solve: gmres
 // fixed_point(solver, T, init, theta...) x = T(x, theta...), e.g. with FixedPointIteration; adjoint solve: gmres
+// least_squares(solver, r, init, theta...) min 1/2 ||r(x, theta...)||^2 by optim::LevenbergMarquardt; F = J^T r (the
+//                                        normal equations); adjoint solve: cg
 //
 // Each returns the solver's {params, state}: `state.status` is the inner solve's, and params carry the implicit
 // derivatives with respect to every Tensor leaf of theta. Pass ImplicitOptions first to choose the linear solver,
@@ -92,6 +94,33 @@ auto argmin(const Solver& solver, const Fn& f, const X& init, const Th&... theta
   // cg for the symmetric Hessian; gmres for the projected gradient map of a bounded solver (not symmetric).
   return argmin(ImplicitOptions{.solver = {.method = detail::Bounded<Solver> ? Method::gmres : Method::cg}}, solver, f,
                 init, theta...);
+}
+
+/// argmin_x 1/2 ||r(x, theta...)||^2 by a least-squares solver (optim::LevenbergMarquardt: solver.run(residuals, x0,
+/// theta...)), differentiable in theta through the normal equations J^T r = 0 (the gradient of 1/2 ||r||^2; its
+/// Jacobian J^T J + sum r_i H_i is symmetric: cg by default). The solver runs with `certify` on: an ftol or xtol
+/// stop is checked against gtol with one more Jacobian, since only a stationary point gives the derivative.
+template <class Solver, class Fn, class X, class... Th>
+auto least_squares(const ImplicitOptions& options, const Solver& solver, const Fn& residuals, const X& init,
+                   const Th&... theta) {
+  const ImplicitOptions opts = detail::with_report(options, solver);
+  auto F = [residuals](const X& x, const Th&... th) {
+    auto half_squares = [&](const X& y, const Th&... t) {
+      const auto r = residuals(y, t...);
+      return 0.5 * vdot(r, r);
+    };
+    return grad(half_squares)(x, th...);
+  };
+  auto solve = [solver, residuals](const X& x0, const Th&... th) {
+    auto certified = solver;
+    if constexpr (requires { certified.certify; }) certified.certify = true;  // a stationary point, checked
+    return certified.run(residuals, x0, th...);
+  };
+  return custom_root(F, opts, "implicit::least_squares")(solve)(init, theta...);
+}
+template <NotOptions Solver, class Fn, class X, class... Th>
+auto least_squares(const Solver& solver, const Fn& residuals, const X& init, const Th&... theta) {
+  return least_squares(ImplicitOptions{.solver = {.method = Method::cg}}, solver, residuals, init, theta...);
 }
 
 /// The root of F(x, theta...) = 0 (x's structure in and out), differentiable in theta.

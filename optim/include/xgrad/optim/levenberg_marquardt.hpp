@@ -48,7 +48,7 @@ struct FlatLeastSquares {
 /// The whole run on flat x (the typed run() wraps it); `state` collects the counters and status.
 Array levenberg_marquardt_flat(const FlatLeastSquares& problem, Array x, LevenbergMarquardtState<Array>& state,
                                double ftol, double xtol, double gtol, int max_nfev, double factor, bool verbose,
-                               const Callback& callback);
+                               const Callback& callback, bool certify = false);
 /// lambda and the step p for the trust radius delta (Moré's lmpar, on the QR of the augmented problem): exposed for
 /// tests. J is m x n, d the scaling, r the residual, lambda0 the previous lambda.
 std::pair<double, Array> levenberg_marquardt_step(const Array& J, const Array& d, const Array& r, double delta,
@@ -62,6 +62,10 @@ struct LevenbergMarquardt {
   double gtol = 1e-8;     ///< converged when max_j |J_j^T r| / (||J_j|| ||r||) <= gtol
   int max_nfev = -1;      ///< most residual evaluations (-1: 100 n, scipy's)
   double factor = 100.0;  ///< the first radius is factor ||D x0|| (factor when that is 0), MINPACK's
+  /// When a run ends by ftol, xtol or "no further reduction" (stalled), evaluate J once more at the solution and
+  /// report converged by gtol if its cosine test holds: a stationary point, certified (implicit::least_squares
+  /// needs one). Off by default, so runs take MINPACK's evaluations.
+  bool certify = false;
   bool verbose = false;   ///< one line per step
   Callback callback{};    ///< called after each accepted step; returning true stops run()
 
@@ -83,7 +87,7 @@ struct LevenbergMarquardt {
     };
     LevenbergMarquardtState<Array> s;
     Array x = detail::levenberg_marquardt_flat(problem, flat::values(x0.value()), s, ftol, xtol, gtol, max_nfev,
-                                               factor, verbose, callback);
+                                               factor, verbose, callback, certify);
     LevenbergMarquardtState<Tensor> out;
     static_cast<IterationInfo&>(out) = static_cast<const IterationInfo&>(s);
     out.grad = Tensor(s.grad);
