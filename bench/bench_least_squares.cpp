@@ -56,8 +56,8 @@ void BM_lm_xgrad(benchmark::State& state) {
 void BM_lm_hand(benchmark::State& state) {
   const Curve c = curve(std::size_t(state.range(0)));
   const std::size_t m = c.t.size();
-  opt::detail::FlatLeastSquares problem;
-  problem.residual = [&](const Array& p) {
+  opt::detail::FlatVectorFunction problem;
+  problem.value = [&](const Array& p) {
     Array r = Array::from_shape({m});
     for (std::size_t i = 0; i < m; ++i) r(i) = p(0) * std::exp(-p(1) * c.t(i)) + p(2) - c.y(i);
     return r;

@@ -159,14 +159,14 @@ double gradient_cosine(const Array& J, const Array& r, double fnorm) {
   return c;
 }
 
-Array levenberg_marquardt_flat(const FlatLeastSquares& problem, Array x, LevenbergMarquardtState<Array>& s,
+Array levenberg_marquardt_flat(const FlatVectorFunction& problem, Array x, LevenbergMarquardtState<Array>& s,
                                double ftol, double xtol, double gtol, int max_nfev, double factor, bool verbose,
                                const Callback& callback, bool certify) {
   if (!(ftol >= 0.0 && xtol >= 0.0 && gtol >= 0.0 && factor > 0.0))
     throw ValueError("xgrad::optim::LevenbergMarquardt: needs ftol, xtol, gtol >= 0 and factor > 0");
   const std::size_t n = x.size();
   if (max_nfev < 0) max_nfev = static_cast<int>(100 * std::max<std::size_t>(n, 1));
-  Array r = problem.residual(x);
+  Array r = problem.value(x);
   s.num_fun_eval = 1;
   s.grad = xt::zeros<double>({n});
   double fnorm = l2(r);
@@ -237,7 +237,7 @@ Array levenberg_marquardt_flat(const FlatLeastSquares& problem, Array x, Levenbe
       const double pnorm = scaled_norm(p);
       if (iter == 1) delta = std::min(delta, pnorm);
       const Array xt_ = flat::axpy(x, 1.0, p);
-      Array rt = problem.residual(xt_);
+      Array rt = problem.value(xt_);
       ++s.num_fun_eval;
       if (rt.size() != r.size())
         throw ShapeError("xgrad::optim::LevenbergMarquardt: the residuals had " + std::to_string(r.size()) +

@@ -23,13 +23,13 @@ Array solve_or_least_squares(const Array& J, const Array& b) {
 
 }  // namespace
 
-Array find_root_flat(RootMethod method, const FlatSystem& sys, Array x, RootState<Array>& s, int maxiter, double tol,
-                     double xtol, int maxls, bool verbose, const Callback& callback) {
+Array find_root_flat(RootMethod method, const FlatVectorFunction& sys, Array x, RootState<Array>& s, int maxiter,
+                     double tol, double xtol, int maxls, bool verbose, const Callback& callback) {
   const char* name = method == RootMethod::newton ? "Newton" : "Broyden";
   if (maxiter < 0 || maxls < 1 || !(tol >= 0.0) || !(xtol >= 0.0))
     throw ValueError(std::string("xgrad::optim::") + name + ": needs maxiter >= 0, maxls >= 1, tol >= 0, xtol >= 0");
   const std::size_t n = x.size();
-  Array F = sys.F(x);
+  Array F = sys.value(x);
   s.num_fun_eval = 1;
   s.grad = xt::zeros<double>({n});  // J^T F, the gradient of 1/2 ||F||^2, once a Jacobian is known
   auto record = [&](const Array& Fx) {
@@ -95,7 +95,7 @@ Array find_root_flat(RootMethod method, const FlatSystem& sys, Array x, RootStat
     Array xn, Fn;
     for (int k = 0; k < maxls; ++k, t *= 0.5) {
       xn = flat::axpy(x, t, p);
-      Fn = sys.F(xn);
+      Fn = sys.value(xn);
       ++s.num_fun_eval;
       ++s.num_linesearch_iter;
       if (!flat::all_finite(Fn)) continue;

@@ -26,6 +26,7 @@
 
 #include "xgrad/ad/transforms.hpp"
 #include "xgrad/core/flat.hpp"
+#include "xgrad/optim/flat_function.hpp"
 #include "xgrad/optim/solver_state.hpp"
 
 namespace xgrad::optim {
@@ -40,13 +41,8 @@ struct LevenbergMarquardtState : SolverState<P> {
 };
 
 namespace detail {
-/// The residual and the Jacobian at flat x.
-struct FlatLeastSquares {
-  std::function<Array(const Array&)> residual;  ///< r(x), flat
-  std::function<Array(const Array&)> jacobian;  ///< J(x), m x n
-};
 /// The whole run on flat x (the typed run() wraps it); `state` collects the counters and status.
-Array levenberg_marquardt_flat(const FlatLeastSquares& problem, Array x, LevenbergMarquardtState<Array>& state,
+Array levenberg_marquardt_flat(const FlatVectorFunction& residuals, Array x, LevenbergMarquardtState<Array>& state,
                                double ftol, double xtol, double gtol, int max_nfev, double factor, bool verbose,
                                const Callback& callback, bool certify = false);
 /// lambda and the step p for the trust radius delta (Moré's lmpar, on the QR of the augmented problem): exposed for
@@ -73,18 +69,7 @@ struct LevenbergMarquardt {
   template <class F, class... Args>
   OptStep<Tensor, LevenbergMarquardtState<Tensor>> run(const F& residuals, const Tensor& x0,
                                                        const Args&... args) const {
-    const Shape shape = x0.shape();
-    auto as_x = [shape](const Array& z) {
-      Array a = z;
-      a.reshape(shape);
-      return Tensor(std::move(a));
-    };
-    detail::FlatLeastSquares problem;
-    problem.residual = [&](const Array& z) { return flat::values(residuals(as_x(z), args...).value()); };
-    problem.jacobian = [&](const Array& z) {
-      auto flat_r = [&](const Tensor& v) { return reshape(residuals(reshape(v, shape_of(shape)), args...), {-1}); };
-      return Array(xgrad::jacobian(flat_r)(Tensor(z)));
-    };
+    const detail::FlatVectorFunction problem = detail::flat_vector_function(residuals, x0.shape(), args...);
     LevenbergMarquardtState<Array> s;
     Array x = detail::levenberg_marquardt_flat(problem, flat::values(x0.value()), s, ftol, xtol, gtol, max_nfev,
                                                factor, verbose, callback, certify);
@@ -95,12 +80,7 @@ struct LevenbergMarquardt {
     out.num_jac_eval = s.num_jac_eval;
     out.damping = s.damping;
     out.radius = s.radius;
-    return {as_x(x), std::move(out)};
-  }
-
- private:
-  static std::vector<std::ptrdiff_t> shape_of(const Shape& s) {
-    return std::vector<std::ptrdiff_t>(s.begin(), s.end());
+    return {problem.as_x(x), std::move(out)};
   }
 };
 

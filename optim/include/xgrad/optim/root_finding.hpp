@@ -22,6 +22,7 @@
 
 #include "xgrad/ad/transforms.hpp"
 #include "xgrad/core/flat.hpp"
+#include "xgrad/optim/flat_function.hpp"
 #include "xgrad/optim/solver_state.hpp"
 
 namespace xgrad::optim {
@@ -34,48 +35,32 @@ struct RootState : SolverState<P> {
 };
 
 namespace detail {
-/// F and its Jacobian on flat x.
-struct FlatSystem {
-  std::function<Array(const Array&)> F;
-  std::function<Array(const Array&)> jacobian;
-};
 enum class RootMethod { newton, broyden };
 /// The Newton or Broyden run on flat x; fills the state.
-Array find_root_flat(RootMethod method, const FlatSystem& sys, Array x, RootState<Array>& s, int maxiter, double tol,
-                     double xtol, int maxls, bool verbose, const Callback& callback);
+Array find_root_flat(RootMethod method, const FlatVectorFunction& sys, Array x, RootState<Array>& s, int maxiter,
+                     double tol, double xtol, int maxls, bool verbose, const Callback& callback);
 
 /// Runs `method` on residuals(x, args...) = 0 for a Tensor x of any shape, the result in the Tensor state.
 template <class F, class... Args>
 OptStep<Tensor, RootState<Tensor>> find_root(RootMethod method, const F& fun, const Tensor& x0, int maxiter,
                                              double tol, double xtol, int maxls, bool verbose, const Callback& callback,
                                              const Args&... args) {
-  const Shape shape = x0.shape();
-  const std::vector<std::ptrdiff_t> dims(shape.begin(), shape.end());
-  auto as_x = [shape](const Array& z) {
-    Array a = z;
-    a.reshape(shape);
-    return Tensor(std::move(a));
-  };
-  FlatSystem sys;
-  sys.F = [&](const Array& z) {
-    const Tensor y = fun(as_x(z), args...);
+  FlatVectorFunction sys = flat_vector_function(fun, x0.shape(), args...);
+  sys.value = [value = std::move(sys.value)](const Array& z) {
+    Array y = value(z);
     if (y.size() != z.size())
       throw ShapeError("xgrad::optim root finding: F returned " + std::to_string(y.size()) + " values for " +
                        std::to_string(z.size()) + " unknowns (F must map R^n to R^n)");
-    return flat::values(y.value());
-  };
-  sys.jacobian = [&](const Array& z) {
-    auto flat_F = [&](const Tensor& v) { return reshape(fun(reshape(v, dims), args...), {-1}); };
-    return Array(xgrad::jacobian(flat_F)(Tensor(z)));
+    return y;
   };
   RootState<Array> s;
   Array x = find_root_flat(method, sys, flat::values(x0.value()), s, maxiter, tol, xtol, maxls, verbose, callback);
   RootState<Tensor> out;
   static_cast<IterationInfo&>(out) = static_cast<const IterationInfo&>(s);
-  out.grad = as_x(s.grad);
-  out.residual = as_x(s.residual);
+  out.grad = sys.as_x(s.grad);
+  out.residual = sys.as_x(s.residual);
   out.num_jac_eval = s.num_jac_eval;
-  return {as_x(x), std::move(out)};
+  return {sys.as_x(x), std::move(out)};
 }
 }  // namespace detail
 

@@ -1,0 +1,47 @@
+#pragma once
+// A vector function of one Tensor on the flat view: residuals r(x, args...) for least squares, F(x, args...) for root
+// finding. Its value and its Jacobian at flat x (xgrad::jacobian: reverse rows or forward columns, whichever are
+// fewer), and the way back to x's shape. Written once for LevenbergMarquardt and the root finders; it refers to
+// f and args, so it lives inside the call that made it.
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include "xgrad/ad/transforms.hpp"
+#include "xgrad/core/flat.hpp"
+
+namespace xgrad::optim::detail {
+
+/// f on flat arrays (see the header comment).
+struct FlatVectorFunction {
+  std::function<Array(const Array&)> value;     ///< f(x), flat
+  std::function<Array(const Array&)> jacobian;  ///< df/dx, (size of f) x (size of x)
+  Shape shape{};                                ///< x's shape
+
+  /// Flat z as a Tensor of x's shape.
+  Tensor as_x(const Array& z) const {
+    Array a = z;
+    a.reshape(shape);
+    return Tensor(std::move(a));
+  }
+};
+
+/// f(x, args...) for x of `shape` on the flat view.
+template <class F, class... Args>
+FlatVectorFunction flat_vector_function(const F& f, const Shape& shape, const Args&... args) {
+  FlatVectorFunction out;
+  out.shape = shape;
+  out.value = [&f, shape, &args...](const Array& z) {
+    Array a = z;
+    a.reshape(shape);
+    return flat::values(f(Tensor(std::move(a)), args...).value());
+  };
+  out.jacobian = [&f, shape, &args...](const Array& z) {
+    const std::vector<std::ptrdiff_t> dims(shape.begin(), shape.end());
+    auto flat_f = [&](const Tensor& v) { return reshape(f(reshape(v, dims), args...), {-1}); };
+    return Array(xgrad::jacobian(flat_f)(Tensor(z)));
+  };
+  return out;
+}
+
+}  // namespace xgrad::optim::detail
