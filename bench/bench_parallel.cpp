@@ -5,11 +5,13 @@
 //   BM_meta_step/threads      one outer step of meta-training: 8 trajectories (32 random 10-D quadratics each) of the
 //                             2-layer, 20-unit LSTM optimizer, each a first-order meta-gradient over an unroll of
 //                             20 inner steps, averaged in trajectory order (what meta_train does with meta_batch = 8)
-//   BM_data_parallel/threads/shard  one epoch of data-parallel training of an MLP 64-128-10 (tanh, softmax
-//                             cross-entropy) on 2048 examples: steps of a batch of 8 shards, each batch's gradient
-//                             summed over its shards with parallel::map_reduce, then one sgd update. Shards of 64,
-//                             128 and 256 examples (4, 2 and 1 steps per epoch): the smaller the pieces, the larger
-//                             the serial share (the reduction and the update) and the pool's hand-off cost
+//   BM_data_parallel/threads/shard/inputs  one epoch of data-parallel training of an MLP inputs-128-10 (tanh,
+//                             softmax cross-entropy) on 2048 examples: steps of a batch of 8 shards, each batch's
+//                             gradient summed over its shards with parallel::map_reduce, then one sgd update. Shards
+//                             of 64, 128 and 256 examples (4, 2 and 1 steps per epoch); 64 inputs (the 8x8 digits)
+//                             or 784 (MNIST's 28x28, random values: the time does not depend on them). The smaller
+//                             the pieces, the larger the serial share (the reduction and the update) and the pool's
+//                             hand-off cost
 #include <xtensor/xview.hpp>
 #include <xgrad/learn/learn.hpp>
 #include <xgrad/optim/optim.hpp>
@@ -54,7 +56,8 @@ Tensor mlp_loss(const Mlp& m, const Tensor& x, const Tensor& labels) {
 
 void BM_data_parallel(benchmark::State& st) {
   const std::size_t threads = static_cast<std::size_t>(st.range(0)), shard = static_cast<std::size_t>(st.range(1));
-  constexpr std::size_t n = 2048, in = 64, hidden = 128, classes = 10;
+  const std::size_t in = static_cast<std::size_t>(st.range(2));
+  constexpr std::size_t n = 2048, hidden = 128, classes = 10;
   const std::size_t batch = 8 * shard;
   const Array X = bench::uniform({n, in}, -1, 1, 1);
   Array Y = xt::zeros<double>({n, classes});
@@ -83,7 +86,7 @@ void BM_data_parallel(benchmark::State& st) {
   st.counters["threads"] = static_cast<double>(threads);
 }
 BENCHMARK(BM_data_parallel)
-    ->ArgsProduct({{1, 2, 4}, {64, 128, 256}})
+    ->ArgsProduct({{1, 2, 4}, {64, 128, 256}, {64, 784}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

@@ -10,6 +10,7 @@
 // data (Tensors are safe to share for reading) but not write it. A Tensor traced on one thread is a constant on
 // another: differentiate inside the piece. Nested calls, and calls while the pool is busy with another caller, run
 // serially on the calling thread.
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -45,21 +46,60 @@ auto map(std::size_t n, F&& f, std::size_t threads = 0) {
 }
 
 /// The leafwise sum of pytrees, left to right: ((t_0 + t_1) + t_2) + ... (the fixed order that makes map_reduce
-/// reproducible). Leaves are added as values: the result is a constant tree.
+/// reproducible). Leaves are added as values, in one pass per leaf (no temporary per addition), and large leaves are
+/// cut into pieces summed side by side on up to `threads` threads; each element is still added in index order, so
+/// the result is the same bit for bit on any number of threads. The result is a constant tree. Throws ValueError
+/// for no trees and ShapeError when the trees' structures or leaf shapes differ.
 template <class T>
-T sum_trees(const std::vector<T>& trees) {
+T sum_trees(const std::vector<T>& trees, std::size_t threads = 0) {
   if (trees.empty()) throw ValueError("xgrad::parallel::sum_trees: no trees to add");
-  T acc = trees.front();
-  for (std::size_t i = 1; i < trees.size(); ++i)
-    acc = tree::map([](const auto& a, const auto& b) { return Array(tree::leaf_value(a) + tree::leaf_value(b)); },
-                    acc, trees[i]);
-  return acc;
+  std::vector<std::vector<const double*>> terms;  // terms[leaf][tree]: the leaf's values in each tree
+  std::vector<Array> sums;
+  tree::for_each([&](const auto& leaf) { sums.push_back(Array::from_shape(tree::leaf_value(leaf).shape())); },
+                 trees.front());
+  terms.resize(sums.size());
+  for (const T& t : trees) {
+    std::size_t k = 0;
+    tree::for_each(
+        [&](const auto& first, const auto& leaf) {
+          const Array& v = tree::leaf_value(leaf);
+          if (v.shape() != tree::leaf_value(first).shape())
+            throw ShapeError("xgrad::parallel::sum_trees: leaf " + std::to_string(k) + " has shape " +
+                             shape_str(shape_of(v)) + " in one tree and " +
+                             shape_str(shape_of(tree::leaf_value(first))) + " in the first");
+          terms[k++].push_back(v.data());
+        },
+        trees.front(), t);
+  }
+  // Pieces of about 64k elements: enough work per piece to be worth a thread.
+  constexpr std::size_t piece = std::size_t{1} << 16;
+  struct Range {
+    std::size_t leaf, begin, end;
+  };
+  std::vector<Range> ranges;
+  for (std::size_t k = 0; k < sums.size(); ++k)
+    for (std::size_t b = 0; b < sums[k].size(); b += piece) ranges.push_back({k, b, std::min(b + piece, sums[k].size())});
+  for_each_index(
+      ranges.size(),
+      [&](std::size_t r) {
+        const auto [k, b, e] = ranges[r];
+        double* __restrict out = sums[k].data() + b;  // a fresh Array: it aliases no term
+        const std::size_t m = e - b;
+        std::copy(terms[k][0] + b, terms[k][0] + e, out);
+        for (std::size_t i = 1; i < terms[k].size(); ++i) {
+          const double* __restrict in = terms[k][i] + b;
+          for (std::size_t j = 0; j < m; ++j) out[j] += in[j];
+        }
+      },
+      threads);
+  std::size_t k = 0;
+  return tree::map([&](const auto&) { return std::move(sums[k++]); }, trees.front());
 }
 
 /// f(0) + f(1) + ... + f(n - 1) for pytree-valued f, computed on up to `threads` threads and added in index order.
 template <class F>
 auto map_reduce(std::size_t n, F&& f, std::size_t threads = 0) {
-  return sum_trees(map(n, std::forward<F>(f), threads));
+  return sum_trees(map(n, std::forward<F>(f), threads), threads);
 }
 
 }  // namespace xgrad::parallel

@@ -55,15 +55,17 @@ struct leaf_traits<Array> {
 template <class T>
 inline constexpr bool is_leaf_v = leaf_traits<std::remove_cvref_t<T>>::is_leaf;
 
-/// Convert between leaf types through their array value (Array -> Tensor gives a constant).
+/// Convert between leaf types through their array value (Array -> Tensor gives a constant). A temporary is moved,
+/// not copied: tree::map's functions return fresh Arrays, and a copy of each would double the cost of a map.
 template <class To, class From>
-To leaf_cast(const From& x) {
-  if constexpr (std::is_same_v<To, std::remove_cvref_t<From>>)
-    return x;
-  else if constexpr (std::is_convertible_v<const From&, To> && !std::is_same_v<To, Array>)
-    return To(x);
+To leaf_cast(From&& x) {
+  using F = std::remove_cvref_t<From>;
+  if constexpr (std::is_same_v<To, F>)
+    return std::forward<From>(x);
+  else if constexpr (std::is_convertible_v<From&&, To> && !std::is_same_v<To, Array>)
+    return To(std::forward<From>(x));
   else
-    return leaf_traits<To>::from_array(Array(leaf_traits<std::remove_cvref_t<From>>::to_array(x)));
+    return leaf_traits<To>::from_array(Array(leaf_traits<F>::to_array(x)));
 }
 template <class L>
 const Array& leaf_value(const L& x) {
