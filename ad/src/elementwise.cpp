@@ -7,8 +7,10 @@
 #include "xgrad/ad/elementwise.hpp"
 
 #include <cmath>
+#include <string>
 
 #include "kernels.hpp"
+#include "special.hpp"
 #include "vmath.hpp"
 #include "xgrad/ad/manipulation.hpp"
 #include "xgrad/ad/tape.hpp"
@@ -285,6 +287,21 @@ XGRAD_UNARY(log_sigmoid, std::min(x, 0.0) - std::log1p(std::exp(-std::abs(x))),
 XGRAD_UNARY(softsign, x / (1.0 + std::abs(x)), 1.0 / ((1.0 + std::abs(x)) * (1.0 + std::abs(x))),
             1.0 / square(1.0 + abs(x)))
 #undef XGRAD_UNARY
+
+Tensor lgamma(const Tensor& x) {
+  return make("lgamma", map1(x.value(), [](double a) { return special::lgamma(a); }), {x},
+              [](const Node& n, const Tensor& g, Grads& d) { d(0, g * digamma(n.in(0))); });
+}
+Tensor digamma(const Tensor& x) { return polygamma(0, x); }
+Tensor polygamma(int order, const Tensor& x) {
+  if (order < 0) throw ValueError("xgrad::polygamma: the order n = " + std::to_string(order) + " is negative");
+  return make(order == 0 ? "digamma" : "polygamma",
+              map1(x.value(), [order](double a) { return special::polygamma(order, a); }), {x},
+              [](const Node& n, const Tensor& g, Grads& d) {
+                d(0, g * polygamma(static_cast<int>(n.ints()[0]) + 1, n.in(0)));
+              },
+              {.ints = {order}});
+}
 
 Tensor sign(const Tensor& x) {
   return piecewise_constant("sign", x, [](double a) { return a > 0 ? 1.0 : (a < 0 ? -1.0 : (std::isnan(a) ? a : 0.0)); });

@@ -3,6 +3,9 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
 
 #include "value_cache.hpp"
 #include "xgrad/ad/elementwise.hpp"
@@ -14,6 +17,11 @@
 extern "C" {
 void dgesv_(const int* n, const int* nrhs, double* a, const int* lda, int* ipiv, double* b, const int* ldb, int* info);
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void dtrtrs_(const char* uplo, const char* trans, const char* diag, const int* n, const int* nrhs, const double* a,
+             const int* lda, double* b, const int* ldb, int* info);
+void dgetrf_(const int* m, const int* n, double* a, const int* lda, int* ipiv, int* info);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
+             const int* lwork, int* iwork, const int* liwork, int* info);
 }
 
 namespace xgrad {
@@ -322,6 +330,160 @@ Tensor cholesky(const Tensor& A) {
     const Tensor S = transpose(solve(transpose(L), transpose(X)));  // X L^{-1}
     d(0, 0.5 * (S + transpose(S)));
   });
+}
+
+namespace {
+
+void check_square(const Tensor& A, const char* op) {
+  if (A.ndim() != 2 || A.shape()[0] != A.shape()[1])
+    throw ShapeError(std::string("xgrad::") + op + ": needs a square matrix (n,n), got shape " + shape_str(A.shape()));
+}
+
+Array eye(std::size_t n) { return xt::eye<double>(n); }
+
+// The LU factors of a row-major square A, as LAPACK leaves them (column-major, so of A^T: the same determinant),
+// and the parity of the row swaps.
+struct Lu {
+  std::vector<double> a;
+  bool odd = false;
+  bool singular = false;
+};
+Lu lu(const Array& A) {
+  const int n = static_cast<int>(A.shape()[0]);
+  Lu f{std::vector<double>(A.begin(), A.end())};
+  std::vector<int> piv(static_cast<std::size_t>(n));
+  int info = 0;
+  if (n > 0) dgetrf_(&n, &n, f.a.data(), &n, piv.data(), &info);
+  f.singular = info > 0;
+  for (int i = 0; i < n; ++i) f.odd ^= piv[static_cast<std::size_t>(i)] != i + 1;
+  return f;
+}
+
+}  // namespace
+
+Tensor solve_triangular(const Tensor& A, const Tensor& b, bool lower) {
+  if (A.ndim() != 2 || A.shape()[0] != A.shape()[1] || (b.ndim() != 1 && b.ndim() != 2) ||
+      b.shape()[0] != A.shape()[0])
+    throw ShapeError("xgrad::solve_triangular: needs A of shape (n,n) and b of shape (n,) or (n,k); got " +
+                     shape_str(A.shape()) + " and " + shape_str(b.shape()));
+  const int n = static_cast<int>(A.shape()[0]);
+  const int k = b.ndim() == 1 ? 1 : static_cast<int>(b.shape()[1]);
+  // Row-major A read as column-major is A^T: solve (A^T)^T x = b, with A's lower triangle A^T's upper one.
+  const char uplo = lower ? 'U' : 'L', trans = 'T', diag = 'N';
+  std::vector<double> x = col_major(b.value());
+  int info = 0;
+  if (n > 0 && k > 0) dtrtrs_(&uplo, &trans, &diag, &n, &k, A.value().data(), &n, x.data(), &n, &info);
+  if (info > 0)
+    throw ValueError("xgrad::solve_triangular: the triangular matrix of shape " + shape_str(A.shape()) +
+                     " has a zero at diagonal position " + std::to_string(info - 1));
+  Array v = Array::from_shape(b.shape());
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < k; ++j) v.data()[i * k + j] = x[static_cast<std::size_t>(j * n + i)];
+  return make("solve_triangular", std::move(v), {A, b},
+              [](const Node& nd, const Tensor& g, Grads& d) {
+                const bool low = nd.ints()[0] != 0;
+                const Tensor u = solve_triangular(transpose(nd.in(0)), g, !low);
+                if (d.needs(0)) {
+                  const Tensor full = nd.out().ndim() == 1 ? outer(u, nd.out()) : matmul(u, transpose(nd.out()));
+                  d(0, -(low ? tril(full) : triu(full)));
+                }
+                if (d.needs(1)) d(1, u);
+              },
+              {.ints = {lower ? 1 : 0}});
+}
+
+Tensor cho_solve(const Tensor& L, const Tensor& b) {
+  return solve_triangular(transpose(L), solve_triangular(L, b, true), false);
+}
+
+Tensor inv(const Tensor& A) {
+  check_square(A, "inv");
+  return solve(A, Tensor(eye(A.shape()[0])));
+}
+
+Tensor det(const Tensor& A) {
+  check_square(A, "det");
+  const Lu f = lu(A.value());
+  const std::size_t n = A.shape()[0];
+  double v = f.odd ? -1.0 : 1.0;
+  for (std::size_t i = 0; i < n; ++i) v *= f.a[i * n + i];
+  return make("det", Array(v), {A}, [](const Node& nd, const Tensor& g, Grads& d) {
+    d(0, g * nd.out() * transpose(inv(nd.in(0))));
+  });
+}
+
+SlogDet slogdet(const Tensor& A) {
+  check_square(A, "slogdet");
+  const Lu f = lu(A.value());
+  const std::size_t n = A.shape()[0];
+  double sign = f.odd ? -1.0 : 1.0, log_abs = 0.0;
+  for (std::size_t i = 0; i < n && !f.singular; ++i) {
+    const double u = f.a[i * n + i];
+    sign *= u < 0 ? -1.0 : 1.0;
+    log_abs += std::log(std::abs(u));
+  }
+  if (f.singular) {
+    sign = 0.0;
+    log_abs = -std::numeric_limits<double>::infinity();
+  }
+  Tensor l = make("slogdet", Array(log_abs), {A}, [](const Node& nd, const Tensor& g, Grads& d) {
+    d(0, g * transpose(inv(nd.in(0))));
+  });
+  return {Array(sign), std::move(l)};
+}
+
+namespace {
+
+// One node holding [w; V] as an (n + 1, n) array: row 0 the eigenvalues, rows 1..n the eigenvectors.
+Tensor eigh_node(const Tensor& A) {
+  const int n = static_cast<int>(A.shape()[0]);
+  const auto un = static_cast<std::size_t>(n);
+  // Row-major A read as column-major is A^T; A's lower triangle is its upper one. The eigenvectors come back as
+  // the columns of a column-major matrix, that is as the rows of the row-major buffer: transpose them on the way.
+  std::vector<double> a(A.value().begin(), A.value().end()), w(un);
+  if (!std::all_of(a.begin(), a.end(), [](double v) { return std::isfinite(v); }))
+    throw ValueError("xgrad::eigh: the matrix of shape " + shape_str(A.shape()) + " holds NaN or infinity");
+  int info = 0;
+  if (n > 0) {
+    const char jobz = 'V', uplo = 'U';
+    int lwork = -1, liwork = -1, iwork_query = 0;
+    double work_query = 0.0;
+    dsyevd_(&jobz, &uplo, &n, a.data(), &n, w.data(), &work_query, &lwork, &iwork_query, &liwork, &info);
+    lwork = static_cast<int>(work_query);
+    liwork = iwork_query;
+    std::vector<double> work(static_cast<std::size_t>(std::max(lwork, 1)));
+    std::vector<int> iwork(static_cast<std::size_t>(std::max(liwork, 1)));
+    dsyevd_(&jobz, &uplo, &n, a.data(), &n, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
+  }
+  if (info != 0)
+    throw ValueError("xgrad::eigh: LAPACK dsyevd did not converge on the matrix of shape " + shape_str(A.shape()) +
+                     " (info " + std::to_string(info) + ")");
+  Array out = Array::from_shape({un + 1, un});
+  for (std::size_t j = 0; j < un; ++j) out(0, j) = w[j];
+  for (std::size_t i = 0; i < un; ++i)
+    for (std::size_t j = 0; j < un; ++j) out(i + 1, j) = a[j * un + i];  // V(i, j): component i of vector j
+  return make("eigh", std::move(out), {A}, [](const Node& nd, const Tensor& g, Grads& d) {
+    const auto m = static_cast<std::ptrdiff_t>(nd.in(0).shape()[0]);
+    const Tensor w = reshape(slice(nd.out(), 0, 0, 1), {m}), V = slice(nd.out(), 0, 1, m + 1);
+    const Tensor gw = reshape(slice(g, 0, 0, 1), {m}), gV = slice(g, 0, 1, m + 1);
+    const Tensor I(eye(static_cast<std::size_t>(m)));
+    // F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it (the diagonal of the difference is shifted to 1 first, so no
+    // 1/0 appears in any order of derivative).
+    const Tensor diff = reshape(w, {1, m}) - reshape(w, {m, 1});
+    const Tensor F = (1.0 - I) * reciprocal(diff + I);
+    const Tensor inner = diag(gw) + F * matmul(transpose(V), gV);
+    const Tensor gA = matmul(matmul(V, inner), transpose(V));
+    d(0, 0.5 * (gA + transpose(gA)));
+  });
+}
+
+}  // namespace
+
+Eigh eigh(const Tensor& A) {
+  check_square(A, "eigh");
+  const Tensor both = eigh_node(0.5 * (A + transpose(A)));
+  const auto n = static_cast<std::ptrdiff_t>(A.shape()[0]);
+  return {reshape(slice(both, 0, 0, 1), {n}), slice(both, 0, 1, n + 1)};
 }
 
 }  // namespace xgrad

@@ -1,9 +1,14 @@
 #include "xgrad/ad/manipulation.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
+#include <string>
 #include <xtensor/xmanipulation.hpp>
 
+#include "xgrad/ad/elementwise.hpp"
+#include "xgrad/ad/reduction.hpp"
 #include "xgrad/ad/tape.hpp"
 #include "xgrad/core/error.hpp"
 
@@ -269,6 +274,253 @@ Tensor take(const Tensor& x, const std::vector<std::ptrdiff_t>& indices, std::pt
     idx.push_back(static_cast<std::size_t>(i < 0 ? i + n : i));
   }
   return take_normalized(x, a, idx, "take");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rearrangements: each is take along an axis with the right indices.
+
+Tensor flip(const Tensor& x) {
+  Tensor y = x;
+  for (std::size_t d = 0; d < x.ndim(); ++d) y = flip(y, static_cast<std::ptrdiff_t>(d));
+  return y;
+}
+
+Tensor flip(const Tensor& x, std::ptrdiff_t axis) {
+  if (x.ndim() == 0) throw ShapeError("xgrad::flip: a zero-dimensional tensor has no axis to flip");
+  const std::size_t a = normalize_axis(axis, x.ndim(), "flip");
+  std::vector<std::size_t> idx(x.shape()[a]);
+  std::iota(idx.rbegin(), idx.rend(), std::size_t{0});
+  return take_normalized(x, a, idx, "flip");
+}
+
+Tensor roll(const Tensor& x, std::ptrdiff_t shift) {
+  return reshape(roll(reshape(x, {-1}), shift, 0), to_ints(x.shape()));
+}
+
+Tensor roll(const Tensor& x, std::ptrdiff_t shift, std::ptrdiff_t axis) {
+  if (x.ndim() == 0) throw ShapeError("xgrad::roll: a zero-dimensional tensor has no axis to roll");
+  const std::size_t a = normalize_axis(axis, x.ndim(), "roll");
+  const auto n = static_cast<std::ptrdiff_t>(x.shape()[a]);
+  if (n == 0 || shift % n == 0) return x;
+  std::vector<std::size_t> idx(static_cast<std::size_t>(n));
+  for (std::ptrdiff_t j = 0; j < n; ++j) idx[static_cast<std::size_t>(j)] = static_cast<std::size_t>(((j - shift) % n + n) % n);
+  return take_normalized(x, a, idx, "roll");
+}
+
+Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t>>& pad_width, double constant_values) {
+  if (pad_width.size() != 1 && pad_width.size() != x.ndim())
+    throw ShapeError("xgrad::pad: " + std::to_string(pad_width.size()) + " (before, after) pairs for a tensor of shape " +
+                     shape_str(x.shape()) + " (give one pair per axis, or one for all)");
+  Tensor y = x;
+  for (std::size_t d = 0; d < x.ndim(); ++d) {
+    const auto [before, after] = pad_width.size() == 1 ? pad_width[0] : pad_width[d];
+    if (before == 0 && after == 0) continue;
+    {
+      Shape out = y.shape();
+      const std::size_t room = std::numeric_limits<std::size_t>::max() - out[d];
+      if (before > room || after > room - before)
+        throw ShapeError("xgrad::pad: padding axis " + std::to_string(d) + " of shape " + shape_str(x.shape()) +
+                         " overflows its extent");
+      out[d] += before + after;
+      shape_size(out, "pad");
+    }
+    auto block = [&](std::size_t extent) {
+      Shape s = y.shape();
+      s[d] = extent;
+      Array b = Array::from_shape(s);
+      b.fill(constant_values);
+      return Tensor(std::move(b));
+    };
+    std::vector<Tensor> parts;
+    if (before) parts.push_back(block(before));
+    parts.push_back(y);
+    if (after) parts.push_back(block(after));
+    y = concatenate(parts, static_cast<std::ptrdiff_t>(d));
+  }
+  return y;
+}
+
+Tensor tile(const Tensor& x, const std::vector<std::size_t>& reps) {
+  {  // the result's shape, checked for overflow before any index list is built
+    Shape out = x.shape();
+    while (out.size() < reps.size()) out.insert(out.begin(), 1);
+    for (std::size_t d = 0; d < reps.size(); ++d) {
+      const std::size_t i = out.size() - reps.size() + d;
+      if (reps[d] != 0 && out[i] > std::numeric_limits<std::size_t>::max() / reps[d])
+        throw ShapeError("xgrad::tile: tiling shape " + shape_str(x.shape()) + " overflows the size of an extent");
+      out[i] *= reps[d];
+    }
+    shape_size(out, "tile");
+  }
+  Tensor y = x;
+  while (y.ndim() < reps.size()) y = expand_dims(y, 0);
+  const std::size_t skip = y.ndim() - reps.size();  // fewer reps than axes: they count for the last axes
+  for (std::size_t d = skip; d < y.ndim(); ++d) {
+    const std::size_t r = reps[d - skip], n = y.shape()[d];
+    if (r == 1) continue;
+    std::vector<std::size_t> idx;
+    idx.reserve(r * n);
+    for (std::size_t k = 0; k < r; ++k)
+      for (std::size_t i = 0; i < n; ++i) idx.push_back(i);
+    y = take_normalized(y, d, idx, "tile");
+  }
+  return y;
+}
+
+Tensor repeat(const Tensor& x, std::size_t repeats) { return repeat(reshape(x, {-1}), repeats, 0); }
+
+Tensor repeat(const Tensor& x, std::size_t repeats, std::ptrdiff_t axis) {
+  if (x.ndim() == 0) throw ShapeError("xgrad::repeat: a zero-dimensional tensor has no axis (repeat it flattened)");
+  const std::size_t a = normalize_axis(axis, x.ndim(), "repeat");
+  if (repeats == 1) return x;
+  if (repeats != 0 && x.shape()[a] > std::numeric_limits<std::size_t>::max() / repeats)
+    throw ShapeError("xgrad::repeat: " + std::to_string(repeats) + " repeats of axis " + std::to_string(a) +
+                     " of shape " + shape_str(x.shape()) + " overflow");
+  {
+    Shape out = x.shape();
+    out[a] *= repeats;
+    shape_size(out, "repeat");
+  }
+  std::vector<std::size_t> idx;
+  idx.reserve(repeats * x.shape()[a]);
+  for (std::size_t i = 0; i < x.shape()[a]; ++i)
+    for (std::size_t k = 0; k < repeats; ++k) idx.push_back(i);
+  return take_normalized(x, a, idx, "repeat");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Diagonals and triangles.
+
+Tensor diagonal(const Tensor& x, std::ptrdiff_t offset, std::ptrdiff_t axis1, std::ptrdiff_t axis2) {
+  if (x.ndim() < 2)
+    throw ShapeError("xgrad::diagonal: needs at least 2 axes, got shape " + shape_str(x.shape()));
+  const std::size_t a1 = normalize_axis(axis1, x.ndim(), "diagonal"), a2 = normalize_axis(axis2, x.ndim(), "diagonal");
+  if (a1 == a2) throw ValueError("xgrad::diagonal: axis1 and axis2 are the same axis " + std::to_string(a1));
+  std::vector<std::size_t> perm;
+  for (std::size_t d = 0; d < x.ndim(); ++d)
+    if (d != a1 && d != a2) perm.push_back(d);
+  perm.push_back(a1);
+  perm.push_back(a2);
+  const Tensor t = transpose(x, perm);
+  const auto rows = static_cast<std::ptrdiff_t>(x.shape()[a1]), cols = static_cast<std::ptrdiff_t>(x.shape()[a2]);
+  const Shape ts = t.shape();
+  std::vector<std::ptrdiff_t> flat_shape(ts.begin(), ts.end() - 2);
+  flat_shape.push_back(rows * cols);
+  // Element (i - min(offset, 0), i + max(offset, 0)) of each plane, in the plane's row-major flattening.
+  std::vector<std::size_t> idx;
+  for (std::ptrdiff_t r = std::max<std::ptrdiff_t>(-offset, 0), c = std::max<std::ptrdiff_t>(offset, 0); r < rows && c < cols;
+       ++r, ++c)
+    idx.push_back(static_cast<std::size_t>(r * cols + c));
+  return take_normalized(reshape(t, flat_shape), flat_shape.size() - 1, idx, "diagonal");
+}
+
+Tensor trace(const Tensor& x, std::ptrdiff_t offset, std::ptrdiff_t axis1, std::ptrdiff_t axis2) {
+  const Tensor d = diagonal(x, offset, axis1, axis2);
+  return sum(d, {static_cast<std::ptrdiff_t>(d.ndim()) - 1});
+}
+
+Tensor diag(const Tensor& v, std::ptrdiff_t k) {
+  if (v.ndim() == 2) return diagonal(v, k);
+  if (v.ndim() != 1) throw ShapeError("xgrad::diag: needs a 1-D or 2-D tensor, got shape " + shape_str(v.shape()));
+  const std::size_t len = v.shape()[0], n = len + static_cast<std::size_t>(k < 0 ? -k : k);
+  shape_size(Shape{n, n}, "diag");
+  const std::size_t r0 = static_cast<std::size_t>(std::max<std::ptrdiff_t>(-k, 0)),
+                    c0 = static_cast<std::size_t>(std::max<std::ptrdiff_t>(k, 0));
+  std::vector<std::size_t> pos(len);
+  for (std::size_t i = 0; i < len; ++i) pos[i] = (r0 + i) * n + c0 + i;
+  return reshape(take_adjoint(v, Shape{n * n}, 0, pos), {static_cast<std::ptrdiff_t>(n), static_cast<std::ptrdiff_t>(n)});
+}
+
+namespace {
+
+// The elements of the last two axes outside the band kept by triu (upper) or tril, set to zero. Linear and
+// self-adjoint: its backward is the same mask applied to the cotangent.
+Tensor triangle(const Tensor& x, std::ptrdiff_t k, bool upper) {
+  const char* op = upper ? "triu" : "tril";
+  if (x.ndim() < 2)
+    throw ShapeError(std::string("xgrad::") + op + ": needs at least 2 axes, got shape " + shape_str(x.shape()));
+  const std::size_t rows = x.shape()[x.ndim() - 2], cols = x.shape()[x.ndim() - 1];
+  Array v = x.value();
+  double* p = v.data();
+  for (std::size_t b = 0; b < x.size() / std::max<std::size_t>(rows * cols, 1); ++b)
+    for (std::size_t i = 0; i < rows; ++i)
+      for (std::size_t j = 0; j < cols; ++j) {
+        const auto diff = static_cast<std::ptrdiff_t>(j) - static_cast<std::ptrdiff_t>(i);
+        if (upper ? diff < k : diff > k) p[(b * rows + i) * cols + j] = 0.0;
+      }
+  return make(op, std::move(v), {x},
+              [](const Node& n, const Tensor& g, Grads& d) { d(0, triangle(g, n.ints()[0], n.ints()[1] != 0)); },
+              {.ints = {k, upper ? 1 : 0}});
+}
+
+// An integer index in [-n, n) held in a double, normalised to [0, n); ValueError otherwise.
+std::size_t index_value(double v, std::size_t n, const char* op, const Shape& shape) {
+  if (!(v == std::floor(v)) || v < -static_cast<double>(n) || v >= static_cast<double>(n))
+    throw ValueError(std::string("xgrad::") + op + ": index " + std::to_string(v) + " is not an integer in [-" +
+                     std::to_string(n) + ", " + std::to_string(n) + ") for an axis of extent " + std::to_string(n) +
+                     " of shape " + shape_str(shape));
+  return static_cast<std::size_t>(v < 0 ? v + static_cast<double>(n) : v);
+}
+
+}  // namespace
+
+Tensor triu(const Tensor& x, std::ptrdiff_t k) { return triangle(x, k, true); }
+Tensor tril(const Tensor& x, std::ptrdiff_t k) { return triangle(x, k, false); }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Indexing with arrays of indices.
+
+Tensor take_along_axis(const Tensor& x, const Array& indices, std::ptrdiff_t axis) {
+  if (x.ndim() == 0) throw ShapeError("xgrad::take_along_axis: a zero-dimensional tensor has no axis to index");
+  const std::size_t a = normalize_axis(axis, x.ndim(), "take_along_axis");
+  const Shape is = shape_of(indices);
+  bool ok = is.size() == x.ndim();
+  for (std::size_t d = 0; ok && d < is.size(); ++d) ok = d == a || is[d] == x.shape()[d];
+  if (!ok)
+    throw ShapeError("xgrad::take_along_axis: indices of shape " + shape_str(is) + " for a tensor of shape " +
+                     shape_str(x.shape()) + " along axis " + std::to_string(a) +
+                     " (they need its number of axes and its extents outside the axis)");
+  // The flat position in x of each element of the result: (p * n + indices(p, j, q)) * post + q.
+  const Split sx(x.shape(), a), si(is, a);
+  std::vector<std::size_t> flat(indices.size());
+  for (std::size_t p = 0; p < si.pre; ++p)
+    for (std::size_t j = 0; j < si.n; ++j)
+      for (std::size_t q = 0; q < si.post; ++q) {
+        const std::size_t e = (p * si.n + j) * si.post + q;
+        flat[e] = (p * sx.n + index_value(indices.data()[e], sx.n, "take_along_axis", x.shape())) * sx.post + q;
+      }
+  return reshape(take_normalized(reshape(x, {-1}), 0, flat, "take_along_axis"), to_ints(is));
+}
+
+Tensor scatter_add(const Tensor& x, const std::vector<std::ptrdiff_t>& indices, const Tensor& updates,
+                   std::ptrdiff_t axis) {
+  if (x.ndim() == 0) throw ShapeError("xgrad::scatter_add: a zero-dimensional tensor has no axis to index");
+  const std::size_t a = normalize_axis(axis, x.ndim(), "scatter_add");
+  Shape want = x.shape();
+  want[a] = indices.size();
+  if (updates.shape() != want)
+    throw ShapeError("xgrad::scatter_add: updates of shape " + shape_str(updates.shape()) + " for " +
+                     std::to_string(indices.size()) + " indices along axis " + std::to_string(a) +
+                     " of a tensor of shape " + shape_str(x.shape()) + " (expected " + shape_str(want) + ")");
+  std::vector<std::size_t> idx;
+  idx.reserve(indices.size());
+  for (auto i : indices) idx.push_back(index_value(static_cast<double>(i), x.shape()[a], "scatter_add", x.shape()));
+  return x + take_adjoint(updates, x.shape(), a, idx);
+}
+
+Tensor one_hot(const Array& labels, std::size_t num_classes) {
+  Shape s = shape_of(labels);
+  s.push_back(num_classes);
+  shape_size(s, "one_hot");
+  Array out = xt::zeros<double>(s);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const double v = labels.data()[i];
+    if (!(v == std::floor(v)))
+      throw ValueError("xgrad::one_hot: label " + std::to_string(v) + " (element " + std::to_string(i) +
+                       ") is not an integer");
+    if (v >= 0 && v < static_cast<double>(num_classes)) out.data()[i * num_classes + static_cast<std::size_t>(v)] = 1.0;
+  }
+  return Tensor(std::move(out));
 }
 
 }  // namespace xgrad

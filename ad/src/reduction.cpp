@@ -345,6 +345,49 @@ Array arg_extremum(const Tensor& x, std::ptrdiff_t axis, bool largest, const cha
 Tensor cumsum(const Tensor& x) { return cumsum_op(reshape(x, {-1}), 0, false); }
 Tensor cumsum(const Tensor& x, std::ptrdiff_t axis) { return cumsum_op(x, normalize_axis(axis, x.ndim(), "cumsum"), false); }
 
+Tensor cumprod(const Tensor& x) { return cumprod(reshape(x, {-1}), 0); }
+Tensor cumprod(const Tensor& x, std::ptrdiff_t axis) {
+  if (x.ndim() == 0) throw ShapeError("xgrad::cumprod: a zero-dimensional tensor has no axis (use cumprod(x))");
+  const std::size_t a = normalize_axis(axis, x.ndim(), "cumprod");
+  const auto n = static_cast<std::ptrdiff_t>(x.shape()[a]);
+  // Hillis-Steele: after the step with shift s, y[i] is the product of x[i - 2s + 1 .. i] (indices below 0 count 1).
+  Tensor y = x;
+  for (std::ptrdiff_t s = 1; s < n; s *= 2) {
+    Shape ones_shape = x.shape();
+    ones_shape[a] = static_cast<std::size_t>(s);
+    y = y * concatenate({Tensor(Array(xt::ones<double>(ones_shape))), slice(y, static_cast<std::ptrdiff_t>(a), 0, n - s)},
+                        static_cast<std::ptrdiff_t>(a));
+  }
+  return y;
+}
+
+namespace {
+// 1.0 where any (every) element along `axis` of `v` is nonzero.
+Array truth_along(const Tensor& x, std::size_t axis, bool every) {
+  const Shape s = x.shape();
+  std::size_t inner = 1, outer = 1;
+  for (std::size_t d = axis + 1; d < s.size(); ++d) inner *= s[d];
+  for (std::size_t d = 0; d < axis; ++d) outer *= s[d];
+  Shape rs;
+  for (std::size_t d = 0; d < s.size(); ++d)
+    if (d != axis) rs.push_back(s[d]);
+  Array out = Array::from_shape(rs);
+  const double* v = x.value().data();
+  for (std::size_t a = 0; a < outer; ++a)
+    for (std::size_t b = 0; b < inner; ++b) {
+      bool r = every;
+      for (std::size_t k = 0; k < s[axis] && r == every; ++k) r = v[(a * s[axis] + k) * inner + b] != 0.0;  // NaN != 0
+      out.data()[a * inner + b] = r ? 1.0 : 0.0;
+    }
+  return out;
+}
+}  // namespace
+
+Array any(const Tensor& x) { return truth_along(reshape(stop_gradient(x), {-1}), 0, false); }
+Array any(const Tensor& x, std::ptrdiff_t axis) { return truth_along(x, normalize_axis(axis, x.ndim(), "any"), false); }
+Array all(const Tensor& x) { return truth_along(reshape(stop_gradient(x), {-1}), 0, true); }
+Array all(const Tensor& x, std::ptrdiff_t axis) { return truth_along(x, normalize_axis(axis, x.ndim(), "all"), true); }
+
 Array argmax(const Tensor& x) { return arg_extremum(reshape(stop_gradient(x), {-1}), 0, true, "argmax"); }
 Array argmax(const Tensor& x, std::ptrdiff_t axis) { return arg_extremum(x, axis, true, "argmax"); }
 Array argmin(const Tensor& x) { return arg_extremum(reshape(stop_gradient(x), {-1}), 0, false, "argmin"); }

@@ -9,6 +9,9 @@
 //   BM_W5_{xgrad,torch}  the same on the MNIST task of example 07: an MLP 784-20-10, sigmoid, softmax cross-entropy,
 //                        a minibatch of 128 per step (15 910 coordinates; synthetic digits of MNIST's shape: the
 //                        cost does not depend on the pixels)
+//   BM_W6_{xgrad,torch}  a small CNN, forward and backward: a batch of 32 images 1x28x28, conv 3x3 (8 channels, padding
+//                        1) + bias, relu, 2x2 max pool, conv 3x3 (16 channels, padding 1) + bias, relu, 2x2 max pool,
+//                        a dense layer 784 -> 10, mean softmax cross-entropy; the gradients of the six parameters
 //
 // The libtorch side of W4/W5 is written as a PyTorch user would: torch::nn::LSTMCell and Linear modules holding the
 // same weights, the parameters one flat tensor viewed as the model's leaves, one forward per inner step
@@ -340,6 +343,44 @@ void BM_W5_torch(benchmark::State& state) {
 
 }  // namespace
 
+// ---- W6 --------------------------------------------------------------------------------------------------------
+struct W6 {
+  Array X = bench::uniform({32, 1, 28, 28}, 0.0, 1.0, 61), Y = xgrad::one_hot(Array(xt::floor(bench::uniform({32}, 0.0, 9.99, 62))), 10).value();
+  std::vector<Array> p{bench::uniform({8, 1, 3, 3}, -0.3, 0.3, 63),     bench::uniform({8}, -0.1, 0.1, 64),
+                       bench::uniform({16, 8, 3, 3}, -0.1, 0.1, 65),    bench::uniform({16}, -0.1, 0.1, 66),
+                       bench::uniform({784, 10}, -0.035, 0.035, 67), bench::uniform({10}, -0.1, 0.1, 68)};
+};
+Tensor w6_loss(const std::vector<Tensor>& p, const Tensor& X, const Tensor& Y) {
+  const xgrad::Conv2dOptions same{.padding = {1, 1}};
+  Tensor h = xgrad::max_pool(xgrad::relu(xgrad::conv2d(X, p[0], p[1], same)), {2, 2});
+  h = xgrad::max_pool(xgrad::relu(xgrad::conv2d(h, p[2], p[3], same)), {2, 2});
+  return xgrad::mean(xgrad::softmax_cross_entropy(xgrad::linear(xgrad::reshape(h, {32, 784}), p[4], p[5]), Y));
+}
+std::vector<torch::Tensor> w6_torch(const torch::Tensor& X, const torch::Tensor& Y, const std::vector<torch::Tensor>& p) {
+  auto h = torch::max_pool2d(torch::relu(torch::conv2d(X, p[0], p[1], 1, 1)), 2);
+  h = torch::max_pool2d(torch::relu(torch::conv2d(h, p[2], p[3], 1, 1)), 2);
+  const auto logits = torch::addmm(p[5], h.reshape({32, 784}), p[4]);
+  const auto loss = -(Y * torch::log_softmax(logits, 1)).sum(1).mean();
+  return torch::autograd::grad({loss}, p);
+}
+void BM_W6_xgrad(benchmark::State& state) {
+  const W6 d;
+  const std::vector<Tensor> p(d.p.begin(), d.p.end());
+  const Tensor X(d.X), Y(d.Y);
+  for (auto _ : state) benchmark::DoNotOptimize(xgrad::value_and_grad(w6_loss)(p, X, Y));
+}
+void BM_W6_torch(benchmark::State& state) {
+  const W6 d;
+  std::vector<torch::Tensor> p;
+  for (const auto& a : d.p) p.push_back(to_torch(a, true));
+  const torch::Tensor X = to_torch(d.X, false), Y = to_torch(d.Y, false);
+  const auto ref = xgrad::grad(w6_loss)(std::vector<Tensor>(d.p.begin(), d.p.end()), Tensor(d.X), Tensor(d.Y));
+  const auto g = w6_torch(X, Y, p);
+  for (std::size_t i = 0; i < p.size(); ++i)
+    if (!agree(state, "W6", g[i], ref[i])) return;
+  for (auto _ : state) benchmark::DoNotOptimize(w6_torch(X, Y, p));
+}
+
 BENCHMARK(BM_W1_xgrad)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_W1_torch)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_W2_xgrad)->Unit(benchmark::kMicrosecond);
@@ -350,6 +391,8 @@ BENCHMARK(BM_W4_xgrad)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_W4_torch)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_W5_xgrad)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_W5_torch)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_W6_xgrad)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_W6_torch)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   torch::set_num_threads(1);

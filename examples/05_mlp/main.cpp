@@ -46,12 +46,6 @@ static double accuracy(const MLP& m, const Array& X, const Array& labels) {
   return example::accuracy(logits(m, Tensor(X)).value(), labels);
 }
 
-static Array one_hot(const Array& labels, std::size_t classes) {
-  Array Y = xt::zeros<double>({labels.size(), classes});
-  for (std::size_t i = 0; i < labels.size(); ++i) Y(i, std::size_t(labels(i))) = 1.0;
-  return Y;
-}
-
 // idx[begin, end) as the signed index list that take() wants.
 static std::vector<std::ptrdiff_t> rows(const std::vector<std::size_t>& idx, std::size_t begin, std::size_t end) {
   return {idx.begin() + std::ptrdiff_t(begin), idx.begin() + std::ptrdiff_t(end)};
@@ -77,12 +71,13 @@ int main(int argc, char** argv) {
 
   // 1. Data: 1797 images of 64 pixels in 0..16 and a label 0..9. Pixels scaled to [0, 1]; a fixed random split.
   auto [pixels, labels] = example::split_xy(example::load_csv(example::data_path("digits.csv")));
-  const Array X = pixels / 16.0, Y = one_hot(labels, 10);
+  const Array X = pixels / 16.0;
+  const Tensor Y = one_hot(labels, 10);  // as jax.nn.one_hot
   const std::size_t n = X.shape()[0];
   auto keys = random::split(random::key(0), 4);  // split, hidden layer, output layer, shuffles
   const std::vector<std::size_t> order = random::permutation(keys[0], n);
   const auto train_rows = rows(order, 0, n_train), test_rows = rows(order, n_train, n);
-  const Tensor X_train = take(Tensor(X), train_rows, 0), Y_train = take(Tensor(Y), train_rows, 0);
+  const Tensor X_train = take(Tensor(X), train_rows, 0), Y_train = take(Y, train_rows, 0);
   const Array X_test = take(Tensor(X), test_rows, 0).value(), labels_test = take(Tensor(labels), test_rows).value();
   std::printf("digits: %zu train and %zu test images of %zu pixels\n", n_train, n - n_train, X.shape()[1]);
 

@@ -2,6 +2,7 @@
 #include <string_view>
 
 #include "check.hpp"
+#include "special_scipy_reference.hpp"
 
 using namespace xgrad;
 using xgrad::testing::sample;
@@ -251,4 +252,43 @@ TEST_CASE("piecewise-constant ops: numpy's values (round halves to even) and zer
     const Tensor g = grad([f](const Tensor& x) { return sum(f(x) * x); })(Tensor(a));
     CHECK(g.value() == f(Tensor(a)).value());  // d/dx (f(x) x) = f(x) + 0
   }
+  // Away from the jumps finite differences see the same zero derivatives, at first and second order.
+  const Tensor off(Array{-1.3, -0.2, 0.4, 1.7});
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return round(x) * x; }, off);
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return floor(x) * x; }, off);
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return ceil(x) * x; }, off);
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return sign(x) * x; }, off);
+}
+
+TEST_CASE("lgamma, digamma and polygamma: scipy.special's values, poles, each the derivative of the last") {
+  for (const auto& row : xgrad::testing::kSpecialReference) {
+    const Tensor x(row[0]);
+    CAPTURE(row[0]);
+    CHECK(lgamma(x).item() == doctest::Approx(row[1]).epsilon(1e-13));
+    CHECK(digamma(x).item() == doctest::Approx(row[2]).epsilon(1e-13));
+    for (int n = 1; n <= 3; ++n) {
+      CAPTURE(n);
+      CHECK(polygamma(n, x).item() == doctest::Approx(row[2 + static_cast<std::size_t>(n)]).epsilon(1e-12));
+    }
+  }
+  // The poles, as scipy.special.
+  CHECK(digamma(Tensor(0.0)).item() == -INFINITY);
+  CHECK(digamma(Tensor(-0.0)).item() == INFINITY);
+  CHECK(std::isnan(digamma(Tensor(-2.0)).item()));
+  CHECK(polygamma(1, Tensor(-1.0)).item() == INFINITY);
+  CHECK(polygamma(2, Tensor(0.0)).item() == -INFINITY);
+  CHECK(lgamma(Tensor(-3.0)).item() == INFINITY);
+  CHECK(digamma(Tensor(INFINITY)).item() == INFINITY);
+  CHECK(std::isnan(digamma(Tensor(NAN)).item()));
+  // Each is the derivative of the one before, to third order through the tape.
+  const Array pts{-2.5, -0.3, 0.7, 2.0, 9.5};
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return lgamma(x); }, Tensor(pts));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return digamma(x); }, Tensor(pts));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return polygamma(2, x); }, Tensor(pts));
+  // The third derivative of lgamma by three nested grads is polygamma(2, x).
+  auto d1 = [](const Tensor& x) { return grad([](const Tensor& z) { return lgamma(z); })(x); };
+  auto d2 = [d1](const Tensor& x) { return grad(d1)(x); };
+  REQUIRE(xgrad::testing::kSpecialReference[9][0] == 1.5);
+  CHECK(grad(d2)(Tensor(1.5)).item() == doctest::Approx(xgrad::testing::kSpecialReference[9][4]).epsilon(1e-12));
+  CHECK_THROWS_AS(polygamma(-1, Tensor(1.0)), ValueError);
 }

@@ -305,3 +305,192 @@ TEST_CASE("cholesky: L L^T == A, lower triangular; not SPD throws; derivatives t
   })(Tensor(A));
   check_close(gl.value(), Array{{5.0 / 16, -2.0 / 16}, {-2.0 / 16, 4.0 / 16}}, 1e-12);
 }
+
+TEST_CASE("solve_triangular and cho_solve: A x == b reading one triangle, derivatives, errors") {
+  const Array full = well_conditioned(3, 41);
+  for (bool lower : {true, false}) {
+    CAPTURE(lower);
+    const Array T = lower ? Array(xt::tril(full)) : Array(xt::triu(full));
+    for (const auto& sb : std::vector<Shape>{{3}, {3, 2}}) {
+      const Array b = sample(sb, -1.0, 1.0, 42);
+      // The other triangle is not read: filling it with 99 changes nothing.
+      const Array junk = lower ? Array(T + xt::triu(xt::ones<double>({3, 3}) * 99.0, 1))
+                               : Array(T + xt::tril(xt::ones<double>({3, 3}) * 99.0, -1));
+      const Tensor x = solve_triangular(Tensor(junk), Tensor(b), lower);
+      check_close(ref_matmul(T, x.value()), b, 1e-12);
+      XGRAD_CHECK_GRADS([lower](const Tensor& a, const Tensor& y) { return solve_triangular(a, y, lower); },
+                        std::make_tuple(Tensor(junk), Tensor(b)));
+    }
+  }
+  // The other triangle gets an exact zero derivative.
+  const Tensor g = grad([](const Tensor& a) { return sum(solve_triangular(a, Tensor(Array{1.0, 2.0}), true)); })(
+      Tensor(Array{{2.0, 5.0}, {1.0, 4.0}}));
+  CHECK(g.value()(0, 1) == 0.0);
+  // cho_solve with cholesky's factor solves A x = b.
+  const Array A = spd(4, 43), b = sample({4}, -1.0, 1.0, 44);
+  check_close(ref_matmul(A, cho_solve(cholesky(Tensor(A)), Tensor(b)).value()), b, 1e-12);
+  XGRAD_CHECK_GRADS([](const Tensor& L, const Tensor& y) { return cho_solve(L, y); },
+                    std::make_tuple(Tensor(Array(xt::tril(well_conditioned(3, 45)))), Tensor(sample({3, 2}))));
+  CHECK_THROWS_WITH_AS(solve_triangular(Tensor(Array{{1.0, 0.0}, {2.0, 0.0}}), Tensor(Array{1.0, 1.0}), true),
+                       doctest::Contains("diagonal position 1"), ValueError);
+  CHECK_THROWS_AS(solve_triangular(Tensor(sample({2, 3})), Tensor(Array{1.0, 1.0})), ShapeError);
+}
+
+TEST_CASE("inv, det and slogdet: identities, hand values, derivatives (d det = det A^-T), singular inputs") {
+  // Hand values: det [[1, 2], [3, 4]] = -2; a row exchange flips the sign.
+  CHECK(det(Tensor(Array{{1.0, 2.0}, {3.0, 4.0}})).item() == doctest::Approx(-2.0).epsilon(1e-14));
+  CHECK(det(Tensor(Array{{0.0, 1.0}, {1.0, 0.0}})).item() == doctest::Approx(-1.0).epsilon(1e-14));
+  CHECK(det(Tensor(Array::from_shape({0, 0}))).item() == 1.0);  // numpy: the empty product
+  const auto [s, l] = slogdet(Tensor(Array{{1.0, 2.0}, {3.0, 4.0}}));
+  CHECK(s() == -1.0);
+  CHECK(l.item() == doctest::Approx(std::log(2.0)).epsilon(1e-14));
+  for (std::size_t n : {1, 3, 4}) {
+    CAPTURE(n);
+    const Array A = well_conditioned(n, 51);
+    const Array Ai = inv(Tensor(A)).value();
+    check_close(ref_matmul(A, Ai), eye(n), 1e-12);
+    // det of a triangular matrix is the product of its diagonal.
+    const Array T = xt::triu(A);
+    double prod = 1.0;
+    for (std::size_t i = 0; i < n; ++i) prod *= T(i, i);
+    CHECK(det(Tensor(T)).item() == doctest::Approx(prod).epsilon(1e-12));
+    CHECK(std::exp(slogdet(Tensor(A)).logabsdet.item()) == doctest::Approx(std::abs(det(Tensor(A)).item())).epsilon(1e-12));
+    XGRAD_CHECK_GRADS([](const Tensor& a) { return inv(a); }, Tensor(A));
+    XGRAD_CHECK_GRADS([](const Tensor& a) { return det(a); }, Tensor(A));
+    XGRAD_CHECK_GRADS([](const Tensor& a) { return slogdet(a).logabsdet; }, Tensor(A));
+  }
+  // d det / dA = det(A) A^{-T}: for [[1, 2], [3, 4]], the cofactor matrix [[4, -3], [-2, 1]].
+  check_close(grad([](const Tensor& a) { return det(a); })(Tensor(Array{{1.0, 2.0}, {3.0, 4.0}})).value(),
+              Array{{4.0, -3.0}, {-2.0, 1.0}}, 1e-12);
+  const auto [s0, l0] = slogdet(Tensor(Array{{1.0, 2.0}, {2.0, 4.0}}));
+  CHECK(s0() == 0.0);
+  CHECK(std::isinf(l0.item()));
+  CHECK(det(Tensor(Array{{1.0, 2.0}, {2.0, 4.0}})).item() == 0.0);
+  CHECK_THROWS_AS(inv(Tensor(Array{{1.0, 2.0}, {2.0, 4.0}})), ValueError);
+  CHECK_THROWS_AS(grad([](const Tensor& a) { return det(a); })(Tensor(Array{{1.0, 2.0}, {2.0, 4.0}})), ValueError);
+  CHECK_THROWS_WITH_AS(det(Tensor(sample({2, 3}))), doctest::Contains("(2,3)"), ShapeError);
+  CHECK_THROWS_AS(inv(Tensor(Array{1.0, 2.0})), ShapeError);
+}
+
+TEST_CASE("eigh: A V == V diag(w), V orthonormal, ascending; hand values; derivatives of w and of V") {
+  const auto [w2, V2] = eigh(Tensor(Array{{2.0, 1.0}, {1.0, 2.0}}));
+  check_close(w2.value(), Array{1.0, 3.0}, 1e-14);
+  CHECK(std::abs(V2.value()(0, 1)) == doctest::Approx(std::sqrt(0.5)).epsilon(1e-14));
+  for (std::size_t n : {1, 3, 5}) {
+    CAPTURE(n);
+    const Array A = spd(n, 61) - 2.0 * eye(n);  // symmetric, eigenvalues of both signs
+    const auto [w, V] = eigh(Tensor(A));
+    REQUIRE(w.shape() == Shape{n});
+    REQUIRE(V.shape() == Shape{n, n});
+    for (std::size_t i = 1; i < n; ++i) CHECK(w.value()(i - 1) <= w.value()(i));
+    check_close(ref_matmul(A, V.value()), Array(V.value() * xt::reshape_view(w.value(), {std::size_t(1), n})), 1e-10);
+    check_close(ref_matmul(Array(xt::transpose(V.value())), V.value()), eye(n), 1e-12);
+    // First and second order: the eigenvalues, and a function of the eigenvectors that does not depend on their
+    // signs (the projector onto the first eigenvector).
+    XGRAD_CHECK_GRADS([](const Tensor& a) { return eigh(a).eigenvalues; }, Tensor(A));
+    XGRAD_CHECK_GRADS(
+        [](const Tensor& a) {
+          const Tensor v = slice(eigh(a).eigenvectors, 1, 0, 1);
+          return matmul(v, transpose(v));
+        },
+        Tensor(A));
+  }
+  // d w_i / dA = v_i v_i^T (symmetric A): the largest eigenvalue of [[2, 1], [1, 2]] has v = (1, 1) / sqrt 2.
+  const Tensor g = grad([](const Tensor& a) { return slice(eigh(a).eigenvalues, 0, 1, 2); })(
+      Tensor(Array{{2.0, 1.0}, {1.0, 2.0}}));
+  check_close(g.value(), Array{{0.5, 0.5}, {0.5, 0.5}}, 1e-12);
+  CHECK_THROWS_AS(eigh(Tensor(sample({2, 3}))), ShapeError);
+  CHECK_THROWS_AS(eigh(Tensor(Array{{NAN, 0.0}, {0.0, 1.0}})), ValueError);
+}
+
+namespace {
+// numpy.einsum by loops over every letter, for the checks below: `letters` are all the letters used, each with its
+// extent; out[o] = sum over the rest of prod of the operands.
+Array einsum_loops(const std::vector<std::string>& ins, const std::string& out, const std::vector<Array>& ops) {
+  std::string letters;
+  std::vector<std::size_t> ext;
+  for (std::size_t k = 0; k < ins.size(); ++k)
+    for (std::size_t i = 0; i < ins[k].size(); ++i)
+      if (letters.find(ins[k][i]) == std::string::npos) {
+        letters.push_back(ins[k][i]);
+        ext.push_back(ops[k].shape()[i]);
+      }
+  Shape os;
+  for (char c : out) os.push_back(ext[letters.find(c)]);
+  Array result = xt::zeros<double>(os);
+  std::vector<std::size_t> at(letters.size(), 0);
+  std::size_t total = 1;
+  for (auto e : ext) total *= e;
+  for (std::size_t flat = 0; flat < total; ++flat) {
+    std::size_t r = flat;
+    for (std::size_t i = letters.size(); i-- > 0;) {
+      at[i] = r % ext[i];
+      r /= ext[i];
+    }
+    double term = 1.0;
+    for (std::size_t k = 0; k < ins.size(); ++k) {
+      std::size_t off = 0;
+      for (char c : ins[k]) off = off * ext[letters.find(c)] + at[letters.find(c)];
+      term *= ops[k].data()[off];
+    }
+    std::size_t o = 0;
+    for (char c : out) o = o * ext[letters.find(c)] + at[letters.find(c)];
+    result.data()[o] += term;
+  }
+  return result;
+}
+}  // namespace
+
+TEST_CASE("einsum and tensordot: against loops over every letter, derivatives, errors") {
+  const Array a = sample({2, 3, 4}, -1, 1, 71), b = sample({4, 3, 5}, -1, 1, 72), m = sample({3, 3}, -1, 1, 73);
+  const Array v = sample({3}, -1, 1, 74), w = sample({4}, -1, 1, 75);
+  struct Case {
+    std::string subscripts, in0, in1, out;
+    Array x, y;
+  };
+  const std::vector<Case> two{
+      {"ijk,kjl->il", "ijk", "kjl", "il", a, b},         // contract two letters
+      {"ijk,kjl->lji", "ijk", "kjl", "lji", a, b},       // batch j, output reordered
+      {"ijk,kjl", "ijk", "kjl", "il", a, b},             // implicit output: i, l
+      {"ij,j->i", "ij", "j", "i", m, v},                 // matrix-vector
+      {"i,i->", "i", "i", "", v, v},                     // inner product
+      {"i,k->ik", "i", "k", "ik", v, w},                 // outer product
+      {"ijk,k->ij", "ijk", "k", "ij", a, w},
+      {"ii,i->i", "ii", "i", "i", m, v},                 // a diagonal inside the plan
+      {"ijk,lk->", "ijk", "lk", "", a, sample({6, 4}, -1, 1, 76)},  // j summed in a alone, l in b alone
+  };
+  for (const auto& c : two) {
+    CAPTURE(c.subscripts);
+    check_close(einsum(c.subscripts, Tensor(c.x), Tensor(c.y)).value(), einsum_loops({c.in0, c.in1}, c.out, {c.x, c.y}),
+                1e-12);
+    XGRAD_CHECK_GRADS([&](const Tensor& x, const Tensor& y) { return einsum(c.subscripts, x, y); },
+                      std::make_tuple(Tensor(c.x), Tensor(c.y)));
+  }
+  for (const auto& [subs, in, out] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"ijk->kji", "ijk", "kji"}, {"ijk->j", "ijk", "j"}, {"ijk", "ijk", "ijk"}, {"ijk->", "ijk", ""}}) {
+    CAPTURE(subs);
+    check_close(einsum(subs, Tensor(a)).value(), einsum_loops({in}, out, {a}), 1e-12);
+    XGRAD_CHECK_GRADS([subs](const Tensor& x) { return einsum(subs, x); }, Tensor(a));
+  }
+  check_close(einsum("ii->", Tensor(m)).value(), Array(m(0, 0) + m(1, 1) + m(2, 2)), 1e-14);  // the trace
+  check_close(einsum("ii->i", Tensor(m)).value(), Array{m(0, 0), m(1, 1), m(2, 2)});
+  check_close(einsum("ji", Tensor(m)).value(), Array(xt::transpose(m)));  // implicit: alphabetical, a transpose
+
+  // tensordot: numpy's default (the last two axes of a against the first two of b) and explicit pairs.
+  const Array c = sample({3, 4, 2}, -1, 1, 77);
+  check_close(tensordot(Tensor(a), Tensor(c), 2).value(), einsum_loops({"ijk", "jkl"}, "il", {a, c}), 1e-12);
+  check_close(tensordot(Tensor(a), Tensor(b), {1, 2}, {1, 0}).value(), einsum_loops({"ijk", "kjl"}, "il", {a, b}),
+              1e-12);
+  check_close(tensordot(Tensor(v), Tensor(w), 0).value(), einsum_loops({"i", "k"}, "ik", {v, w}));
+  XGRAD_CHECK_GRADS([](const Tensor& x, const Tensor& y) { return tensordot(x, y, {2, 1}, {0, 1}); },
+                    std::make_tuple(Tensor(a), Tensor(b)));
+
+  CHECK_THROWS_WITH_AS(einsum("ij,jk->ik", Tensor(a), Tensor(b)), doctest::Contains("(2,3,4)"), ShapeError);
+  CHECK_THROWS_WITH_AS(einsum("ijk,jlm->il", Tensor(a), Tensor(b)), doctest::Contains("'j'"), ShapeError);
+  CHECK_THROWS_AS(einsum("...k,kjl->jl", Tensor(a), Tensor(b)), ValueError);
+  CHECK_THROWS_AS(einsum("ijk,kjl->ii", Tensor(a), Tensor(b)), ValueError);
+  CHECK_THROWS_AS(einsum("ijk,kjl->z", Tensor(a), Tensor(b)), ValueError);
+  CHECK_THROWS_AS(einsum("ijk", Tensor(a), Tensor(b)), ValueError);
+  CHECK_THROWS_AS(tensordot(Tensor(a), Tensor(b), {0}, {0}), ShapeError);
+  CHECK_THROWS_AS(tensordot(Tensor(a), Tensor(b), 4), ShapeError);
+}

@@ -115,6 +115,7 @@ TEST_CASE("l2 of a struct pytree with nested fields and a vector: value and grad
   CHECK(l2(net).item() == doctest::Approx(want));
   CHECK(l2(std::vector<Tensor>{Tensor(Array{3.0, 4.0}), Tensor(1.0)}).item() == doctest::Approx(26.0));
   CHECK(l2(Tensor(Array{1.0, -2.0})).item() == doctest::Approx(5.0));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return l2(std::vector<Tensor>{x, x * x}); }, Tensor(Array{0.3, -1.2}));
   const auto [v, g] = value_and_grad([](const Net& p) { return l2(p); })(net);
   CHECK(v.item() == doctest::Approx(want));
   check_close(g.first.weight.value(), Array{{2.0, 4.0}, {6.0, 8.0}});

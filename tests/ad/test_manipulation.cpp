@@ -257,3 +257,116 @@ TEST_CASE("take: flat, along an axis, repeated indices (scatter-add backward), o
   CHECK_THROWS_AS(take(m, {4}, 1), ValueError);
   CHECK_THROWS_AS(take(m, {0}, 2), ShapeError);
 }
+
+TEST_CASE("flip and roll: numpy's values, along an axis and over all, derivatives, errors") {
+  const Tensor m(iota({2, 3}));
+  CHECK(flip(m, 1).value() == Array{{2.0, 1.0, 0.0}, {5.0, 4.0, 3.0}});
+  CHECK(flip(m, 0).value() == Array{{3.0, 4.0, 5.0}, {0.0, 1.0, 2.0}});
+  CHECK(flip(m).value() == Array{{5.0, 4.0, 3.0}, {2.0, 1.0, 0.0}});
+  CHECK(roll(m, 1, 1).value() == Array{{2.0, 0.0, 1.0}, {5.0, 3.0, 4.0}});
+  CHECK(roll(m, -4, 1).value() == Array{{1.0, 2.0, 0.0}, {4.0, 5.0, 3.0}});  // -4 = -1 (mod 3)
+  CHECK(roll(m, 2).value() == Array{{4.0, 5.0, 0.0}, {1.0, 2.0, 3.0}});      // flattened, shape kept
+  CHECK(roll(m, 3, 1).value() == m.value());
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return flip(x, -1) * x; }, Tensor(sample({2, 3})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return flip(x) * x; }, Tensor(sample({2, 3})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return roll(x, 2, 0) * x; }, Tensor(sample({3, 2})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return roll(x, -1) * x; }, Tensor(sample({2, 3})));
+  CHECK(flip(Tensor(3.0)).value()() == 3.0);
+  CHECK_THROWS_AS(flip(m, 2), ShapeError);
+  CHECK_THROWS_AS(roll(Tensor(1.0), 1, 0), ShapeError);
+}
+
+TEST_CASE("pad, tile and repeat: numpy's values, derivatives, errors") {
+  const Tensor m(iota({2, 2}));
+  CHECK(pad(m, {{1, 0}, {0, 2}}, -1.0).value() ==
+        Array{{-1.0, -1.0, -1.0, -1.0}, {0.0, 1.0, -1.0, -1.0}, {2.0, 3.0, -1.0, -1.0}});
+  CHECK(pad(Tensor(Array{1.0, 2.0}), {{2, 1}}).value() == Array{0.0, 0.0, 1.0, 2.0, 0.0});
+  CHECK(pad(m, {{1, 1}}).shape() == Shape{4, 4});  // one pair for every axis
+  CHECK(tile(Tensor(Array{1.0, 2.0}), {3}).value() == Array{1.0, 2.0, 1.0, 2.0, 1.0, 2.0});
+  CHECK(tile(Tensor(Array{1.0, 2.0}), {2, 2}).value() == Array{{1.0, 2.0, 1.0, 2.0}, {1.0, 2.0, 1.0, 2.0}});
+  CHECK(tile(m, {2}).value() == Array{{0.0, 1.0, 0.0, 1.0}, {2.0, 3.0, 2.0, 3.0}});  // reps count for the last axes
+  CHECK(repeat(m, 2).value() == Array{0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0});
+  CHECK(repeat(m, 2, 0).value() == Array{{0.0, 1.0}, {0.0, 1.0}, {2.0, 3.0}, {2.0, 3.0}});
+  CHECK(repeat(m, 0, 1).shape() == Shape{2, 0});
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return square(pad(x, {{1, 2}, {2, 0}}, 3.0)); }, Tensor(sample({2, 3})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return tile(x, {2, 1, 3}) * tile(x, {2, 1, 3}); }, Tensor(sample({2, 2})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return square(repeat(x, 3, -1)); }, Tensor(sample({2, 2})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return square(repeat(x, 2)); }, Tensor(sample({3})));
+  // The padding constant has no derivative; each copy of a tiled element adds its cotangent.
+  const Tensor g = grad([](const Tensor& x) { return sum(tile(x, {3})) + sum(pad(x, {{1, 1}}, 5.0)); })(
+      Tensor(Array{1.0, 2.0}));
+  check_close(g.value(), Array{4.0, 4.0});
+  CHECK_THROWS_WITH_AS(pad(m, {{1, 1}, {1, 1}, {1, 1}}), doctest::Contains("(2,2)"), ShapeError);
+  CHECK_THROWS_AS(repeat(Tensor(1.0), 2, 0), ShapeError);
+}
+
+TEST_CASE("diagonal, trace, diag, triu and tril: numpy's values, derivatives, errors") {
+  const Tensor m(iota({3, 4}));
+  CHECK(diagonal(m).value() == Array{0.0, 5.0, 10.0});
+  CHECK(diagonal(m, 1).value() == Array{1.0, 6.0, 11.0});
+  CHECK(diagonal(m, -1).value() == Array{4.0, 9.0});
+  CHECK(diagonal(m, 5).shape() == Shape{0});
+  const Tensor c(iota({2, 2, 3}));
+  CHECK(diagonal(c, 0, 1, 2).value() == Array{{0.0, 4.0}, {6.0, 10.0}});  // the planes of the last two axes
+  CHECK(diagonal(c, 0, 0, 2).value() == Array{{0.0, 7.0}, {3.0, 10.0}});  // numpy: axis 1 leads, the diagonal last
+  CHECK(trace(m).value()() == 15.0);
+  CHECK(trace(m, -1).value()() == 13.0);
+  CHECK(trace(c, 0, 1, 2).value() == Array{4.0, 16.0});
+  CHECK(diag(Tensor(Array{1.0, 2.0})).value() == Array{{1.0, 0.0}, {0.0, 2.0}});
+  CHECK(diag(Tensor(Array{1.0, 2.0}), 1).value() == Array{{0.0, 1.0, 0.0}, {0.0, 0.0, 2.0}, {0.0, 0.0, 0.0}});
+  CHECK(diag(Tensor(Array{1.0, 2.0}), -1).value() == Array{{0.0, 0.0, 0.0}, {1.0, 0.0, 0.0}, {0.0, 2.0, 0.0}});
+  CHECK(diag(m, 2).value() == Array{2.0, 7.0});
+  CHECK(triu(m).value() == Array{{0.0, 1.0, 2.0, 3.0}, {0.0, 5.0, 6.0, 7.0}, {0.0, 0.0, 10.0, 11.0}});
+  CHECK(tril(m, -1).value() == Array{{0.0, 0.0, 0.0, 0.0}, {4.0, 0.0, 0.0, 0.0}, {8.0, 9.0, 0.0, 0.0}});
+  CHECK(triu(m, 2).value() == Array{{0.0, 0.0, 2.0, 3.0}, {0.0, 0.0, 0.0, 7.0}, {0.0, 0.0, 0.0, 0.0}});
+  CHECK(tril(c).value()(1, 0, 1) == 0.0);
+  CHECK(tril(c).value()(1, 1, 0) == 9.0);
+  // triu zeroes, it does not multiply: an infinity below the diagonal does not become NaN.
+  CHECK(triu(Tensor(Array{{1.0, 2.0}, {INFINITY, 3.0}})).value()(1, 0) == 0.0);
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return square(diagonal(x, 1)); }, Tensor(sample({3, 4})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return square(diagonal(x, -1, 2, 0)); }, Tensor(sample({3, 2, 3})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return square(trace(x)); }, Tensor(sample({3, 3})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return square(diag(x, -2)); }, Tensor(sample({3})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return square(triu(x, 1)); }, Tensor(sample({2, 3, 3})));
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return square(tril(x)); }, Tensor(sample({3, 2})));
+  CHECK_THROWS_AS(diagonal(Tensor(Array{1.0, 2.0})), ShapeError);
+  CHECK_THROWS_AS(diagonal(m, 0, 1, -1), ValueError);
+  CHECK_THROWS_AS(diag(c), ShapeError);
+  CHECK_THROWS_AS(triu(Tensor(Array{1.0})), ShapeError);
+}
+
+TEST_CASE("take_along_axis, scatter_add and one_hot: numpy's and JAX's values, derivatives, errors") {
+  const Tensor m(iota({2, 3}));
+  CHECK(take_along_axis(m, Array{{2.0, 0.0}, {1.0, 1.0}}, 1).value() == Array{{2.0, 0.0}, {4.0, 4.0}});
+  CHECK(take_along_axis(m, Array{{1.0, 0.0, -1.0}}, 0).value() == Array{{3.0, 1.0, 5.0}});
+  // take_along_axis with argsort sorts, as in numpy.
+  const Tensor u(Array{{3.0, 1.0, 2.0}});
+  CHECK(take_along_axis(u, argsort(u), 1).value() == Array{{1.0, 2.0, 3.0}});
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return square(take_along_axis(x, Array{{2.0, 2.0}, {0.0, 1.0}}, 1)); },
+                    Tensor(sample({2, 3})));
+  CHECK_THROWS_WITH_AS(take_along_axis(m, column({3.0, 0.0}), 1), doctest::Contains("index 3"), ValueError);
+  CHECK_THROWS_AS(take_along_axis(m, column({0.5, 0.0}), 1), ValueError);
+  CHECK_THROWS_WITH_AS(take_along_axis(m, one_by_one(0.0), 1), doctest::Contains("(1,1)"), ShapeError);
+
+  // scatter_add: repeated indices add up (numpy.add.at), along axis 0 and 1.
+  const Tensor z(Array(xt::zeros<double>({3, 2})));
+  CHECK(scatter_add(z, {0, 2, 0}, Tensor(Array{{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}})).value() ==
+        Array{{6.0, 8.0}, {0.0, 0.0}, {3.0, 4.0}});
+  CHECK(scatter_add(m, {-1}, Tensor(column({10.0, 20.0})), 1).value() == Array{{0.0, 1.0, 12.0}, {3.0, 4.0, 25.0}});
+  // d/d updates is a gather of the cotangent; d/dx is the identity.
+  const Tensor w(Array{1.0, 2.0, 3.0}), x0(Array{0.0, 0.0, 0.0}), u0(Array{5.0, 7.0});
+  const Tensor gx = grad([&](const Tensor& x) { return sum(scatter_add(x, {1, 1}, u0) * w); })(x0);
+  const Tensor gu = grad([&](const Tensor& up) { return sum(scatter_add(x0, {1, 1}, up) * w); })(u0);
+  check_close(gx.value(), Array{1.0, 2.0, 3.0});
+  check_close(gu.value(), Array{2.0, 2.0});
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return square(scatter_add(x, {0, 0, 1}, x * 2.0, 0)); },
+                    Tensor(sample({3, 2})));
+  CHECK_THROWS_WITH_AS(scatter_add(z, {0}, Tensor(Array{1.0, 2.0})), doctest::Contains("(1,2)"), ShapeError);
+  CHECK_THROWS_AS(scatter_add(z, {3}, Tensor(Array{{1.0, 2.0}})), ValueError);
+
+  // one_hot: labels of any shape; out-of-range labels give zero rows, as jax.nn.one_hot.
+  CHECK(one_hot(Array{2.0, 0.0, -1.0}, 3).value() == Array{{0.0, 0.0, 1.0}, {1.0, 0.0, 0.0}, {0.0, 0.0, 0.0}});
+  CHECK(one_hot(Array{{1.0, 1.0}}, 2).shape() == Shape{1, 2, 2});
+  CHECK_THROWS_AS(one_hot(Array{0.5}, 3), ValueError);
+  CHECK_THROWS_AS(one_hot(Array{std::nan("")}, 3), ValueError);
+}

@@ -424,3 +424,52 @@ TEST_CASE("argmax and argmin: numpy's indices, ties to the first, NaN first") {
   CHECK(argmax(Tensor(Array{1.0, std::nan(""), 3.0}))() == 1.0);
   CHECK_THROWS_AS(argmax(Tensor(Array::from_shape({0}))), ValueError);
 }
+
+TEST_CASE("cumprod: numpy's values along an axis and flattened, zeros exact, first and second derivatives") {
+  const Array a = xgrad::testing::sample({2, 5, 3}, -1.5, 1.5, 5);
+  for (std::size_t axis = 0; axis < 3; ++axis) {
+    CAPTURE(axis);
+    const Array c = cumprod(Tensor(a), static_cast<std::ptrdiff_t>(axis)).value();
+    // numpy's definition: c[i] = c[i - 1] * a[i] along the axis.
+    Array want = a;
+    const Shape s = shape_of(a);
+    for (std::size_t i = 0; i < s[0]; ++i)
+      for (std::size_t j = 0; j < s[1]; ++j)
+        for (std::size_t k = 0; k < s[2]; ++k) {
+          std::size_t idx[3] = {i, j, k};
+          if (idx[axis] == 0) continue;
+          std::size_t prev[3] = {i, j, k};
+          --prev[axis];
+          want(i, j, k) = want(prev[0], prev[1], prev[2]) * a(i, j, k);
+        }
+    xgrad::testing::check_close(c, want, 1e-14);
+  }
+  const Array f = cumprod(Tensor(Array{2.0, 3.0, 0.0, 5.0, 7.0})).value();
+  CHECK(f == Array{2.0, 6.0, 0.0, 0.0, 0.0});  // a zero is exact, and stays
+  CHECK(cumprod(Tensor(Array{{1.0, 2.0}, {3.0, 4.0}})).value() == Array{1.0, 2.0, 6.0, 24.0});
+  for (std::ptrdiff_t axis : {0, 1, 2, -1}) {
+    CAPTURE(axis);
+    XGRAD_CHECK_GRADS([axis](const Tensor& x) { return cumprod(x, axis); }, Tensor(a));
+  }
+  // Through a zero: d/dx_j of prod(x_0..x_4) is the product of the others, exact where x has a zero.
+  const Tensor gz = grad([](const Tensor& x) { return sum(cumprod(x)); })(Tensor(Array{2.0, 0.0, 3.0}));
+  xgrad::testing::check_close(gz.value(), Array{1.0, 2.0 + 2.0 * 3.0, 0.0});
+  XGRAD_CHECK_GRADS([](const Tensor& x) { return cumprod(x); }, Tensor(Array{0.5, 0.0, -2.0, 1.5}));
+  CHECK(cumprod(Tensor(Array::from_shape({0}))).size() == 0);
+  CHECK_THROWS_AS(cumprod(Tensor(a), 3), ShapeError);
+  CHECK_THROWS_AS(cumprod(Tensor(2.0), 0), ShapeError);
+}
+
+TEST_CASE("any and all: flattened and along an axis, NaN counts as nonzero, empty any 0 and all 1") {
+  const Array a{{0.0, 0.0, 1.0}, {0.0, std::nan(""), 2.0}};
+  CHECK(any(Tensor(a))() == 1.0);
+  CHECK(all(Tensor(a))() == 0.0);
+  CHECK(any(Tensor(a), 0) == Array{0.0, 1.0, 1.0});
+  CHECK(all(Tensor(a), 0) == Array{0.0, 0.0, 1.0});
+  CHECK(any(Tensor(a), -1) == Array{1.0, 1.0});
+  CHECK(all(Tensor(Array{std::nan(""), -1.0}))() == 1.0);
+  CHECK(any(Tensor(Array::from_shape({0})))() == 0.0);
+  CHECK(all(Tensor(Array::from_shape({0})))() == 1.0);
+  CHECK(all(Tensor(Array::from_shape({2, 0})), 1) == Array{1.0, 1.0});
+  CHECK_THROWS_AS(any(Tensor(a), 2), ShapeError);
+}

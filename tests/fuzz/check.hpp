@@ -109,6 +109,33 @@ inline Tensor apply(const Node& n, const std::vector<Tensor>& in) {
     case Op::mse: return mse(x, y);
     case Op::softmax_cross_entropy: return softmax_cross_entropy(x, y, n.axis);
     case Op::l2: return l2(in);
+    case Op::arcsin: return arcsin(x);
+    case Op::arccos: return arccos(x);
+    case Op::arctan: return arctan(x);
+    case Op::sinh: return sinh(x);
+    case Op::cosh: return cosh(x);
+    case Op::arcsinh: return arcsinh(x);
+    case Op::arctanh: return arctanh(x);
+    case Op::erf: return erf(x);
+    case Op::erfc: return erfc(x);
+    case Op::log2: return log2(x);
+    case Op::log10: return log10(x);
+    case Op::exp2: return exp2(x);
+    case Op::reciprocal: return reciprocal(x);
+    case Op::rsqrt: return rsqrt(x);
+    case Op::silu: return silu(x);
+    case Op::log_sigmoid: return log_sigmoid(x);
+    case Op::gelu: return gelu(x);
+    case Op::arctan2: return arctan2(x, y);
+    case Op::hypot: return hypot(x, y);
+    case Op::logaddexp: return logaddexp(x, y);
+    case Op::cumsum: return cumsum(x, n.axis);
+    case Op::cumprod: return cumprod(x, n.axis);
+    case Op::flip: return flip(x, n.axis);
+    case Op::roll: return roll(x, n.start, n.axis);
+    case Op::repeat: return repeat(x, static_cast<std::size_t>(n.start), n.axis);
+    case Op::triu: return triu(x, n.start);
+    case Op::tril: return tril(x, n.start);
   }
   throw std::logic_error("fuzz::apply: unknown op");
 }

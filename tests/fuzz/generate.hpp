@@ -407,6 +407,37 @@ inline int Generator::build(Op op) {
       for (int k = 1 + pick(3); k > 0; --k) n.args.push_back(any());
       return push(std::move(n));
     }
+    case Op::arctan: case Op::arcsinh: case Op::erf: case Op::erfc: case Op::gelu: return op1(op, any());
+    case Op::silu: case Op::log_sigmoid: return op1(op, maybe_large(any()));
+    case Op::sinh: case Op::cosh: case Op::exp2: return op1(op, bounded(any(), 3));
+    case Op::arcsin: case Op::arccos: case Op::arctanh: return op1(op, bounded(any(), 0.9));
+    case Op::log2: case Op::log10: case Op::rsqrt: return op1(op, positive(any()));
+    case Op::reciprocal: return op1(op, nonzero(any()));
+    case Op::logaddexp: {
+      const int x = maybe_large(any());
+      return x < 0 ? -1 : op2(op, x, fit(any(), partner(node(x).shape)));
+    }
+    case Op::arctan2: case Op::hypot: {  // atan2 away from its branch cut (x > 0); hypot away from the origin
+      const int y = any();
+      if (y < 0) return -1;
+      const int x = positive(fit(any(), partner(node(y).shape)));
+      return op == Op::arctan2 ? op2(op, y, x) : op2(op, x, y);
+    }
+    case Op::cumsum: case Op::cumprod: case Op::flip: case Op::roll: case Op::repeat: {
+      const int x = op == Op::cumprod ? bounded(nd_operand(), 1.5) : nd_operand();
+      if (x < 0) return -1;
+      Node n{.op = op, .args = {x}, .axis = random_axis(node(x).shape.size())};
+      if (op == Op::roll) n.start = pick(7) - 3;
+      if (op == Op::repeat) n.start = pick(3);
+      return push(std::move(n));
+    }
+    case Op::triu: case Op::tril: {
+      int x = any();
+      if (x < 0) return -1;
+      if (node(x).shape.size() < 2) x = fit(x, {extent(), extent()});
+      if (x < 0) return -1;
+      return push({.op = op, .args = {x}, .start = pick(5) - 2});
+    }
   }
   return -1;
 }

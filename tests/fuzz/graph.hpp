@@ -25,7 +25,11 @@ namespace xgrad::fuzz {
   X(reshape, 1) X(transpose, 1) X(permute, 1) X(squeeze_all, 1) X(squeeze, 1) X(expand_dims, 1)                  \
   X(broadcast_to, 1) X(sum_to, 1) X(concatenate, -1) X(stack, -1) X(slice, 1) X(take_flat, 1) X(take, 1)         \
   X(matmul, 2) X(linear, 3) X(dot, 2) X(outer, 2) X(solve, 2) X(cholesky, 1)                                     \
-  X(mse, 2) X(softmax_cross_entropy, 2) X(l2, -1)
+  X(mse, 2) X(softmax_cross_entropy, 2) X(l2, -1)                                                                \
+  X(arcsin, 1) X(arccos, 1) X(arctan, 1) X(sinh, 1) X(cosh, 1) X(arcsinh, 1) X(arctanh, 1) X(erf, 1) X(erfc, 1)   \
+  X(log2, 1) X(log10, 1) X(exp2, 1) X(reciprocal, 1) X(rsqrt, 1) X(silu, 1) X(log_sigmoid, 1) X(gelu, 1)         \
+  X(arctan2, 2) X(hypot, 2) X(logaddexp, 2)                                                                      \
+  X(cumsum, 1) X(cumprod, 1) X(flip, 1) X(roll, 1) X(repeat, 1) X(triu, 1) X(tril, 1)
 
 enum class Op {
 #define XGRAD_FUZZ_ENUM(name, arity) name,
@@ -120,6 +124,10 @@ inline std::string dump(const Graph& g) {
         break;
       case Op::take_flat: attr("indices " + list(n.indices)); break;
       case Op::take: attr("indices " + list(n.indices) + ", axis " + std::to_string(n.axis)); break;
+      case Op::cumsum: case Op::cumprod: case Op::flip: attr("axis " + std::to_string(n.axis)); break;
+      case Op::roll: attr("shift " + std::to_string(n.start) + ", axis " + std::to_string(n.axis)); break;
+      case Op::repeat: attr("repeats " + std::to_string(n.start) + ", axis " + std::to_string(n.axis)); break;
+      case Op::triu: case Op::tril: attr("k " + std::to_string(n.start)); break;
       default: break;
     }
     os << attrs << ") -> " << shape_str(n.shape) << "\n";

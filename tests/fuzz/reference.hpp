@@ -496,6 +496,62 @@ inline Ref apply(const Node& n, const std::vector<const Ref*>& in, Branches* br)
         for (Real a : r->v) s += a * a;
       return {Shape{}, {s}};
     }
+    case Op::arcsin: return map(*x, [](Real a) { return std::asin(a); });
+    case Op::arccos: return map(*x, [](Real a) { return std::acos(a); });
+    case Op::arctan: return map(*x, [](Real a) { return std::atan(a); });
+    case Op::sinh: return map(*x, [](Real a) { return std::sinh(a); });
+    case Op::cosh: return map(*x, [](Real a) { return std::cosh(a); });
+    case Op::arcsinh: return map(*x, [](Real a) { return std::asinh(a); });
+    case Op::arctanh: return map(*x, [](Real a) { return std::atanh(a); });
+    case Op::erf: return map(*x, [](Real a) { return std::erf(a); });
+    case Op::erfc: return map(*x, [](Real a) { return std::erfc(a); });
+    case Op::log2: return map(*x, [](Real a) { return std::log2(a); });
+    case Op::log10: return map(*x, [](Real a) { return std::log10(a); });
+    case Op::exp2: return map(*x, [](Real a) { return std::exp2(a); });
+    case Op::reciprocal: return map(*x, [](Real a) { return 1 / a; });
+    case Op::rsqrt: return map(*x, [](Real a) { return 1 / std::sqrt(a); });
+    case Op::silu: return map(*x, [](Real a) { return a / (1 + std::exp(-a)); });
+    case Op::log_sigmoid: return map(*x, [](Real a) { return -std::log1p(std::exp(-a)); });
+    case Op::gelu:  // the tanh form, gelu's default (approximate = true)
+      return map(*x, [](Real a) {
+        const Real c = std::sqrt(2 / std::acos(Real(-1)));
+        return a / 2 * (1 + std::tanh(c * (a + Real(0.044715) * a * a * a)));
+      });
+    case Op::arctan2: return zip(*x, *y, [](Real a, Real b) { return std::atan2(a, b); });
+    case Op::hypot: return zip(*x, *y, [](Real a, Real b) { return std::sqrt(a * a + b * b); });
+    case Op::logaddexp:
+      return zip(*x, *y, [](Real a, Real b) { return std::max(a, b) + std::log1p(std::exp(-std::fabs(a - b))); });
+    case Op::cumsum: case Op::cumprod: {
+      const bool product = n.op == Op::cumprod;
+      return along(*x, axis_of(n.axis, x->shape.size()), [product](std::vector<Real> line) {
+        for (std::size_t j = 1; j < line.size(); ++j) line[j] = product ? line[j - 1] * line[j] : line[j - 1] + line[j];
+        return line;
+      });
+    }
+    case Op::flip: case Op::roll: case Op::repeat: {
+      const std::size_t a = axis_of(n.axis, x->shape.size()), len = x->shape[a];
+      std::vector<std::size_t> at;
+      if (n.op == Op::flip)
+        for (std::size_t j = len; j-- > 0;) at.push_back(j);
+      else if (n.op == Op::roll)
+        for (std::size_t j = 0; j < len; ++j) {
+          const auto l = static_cast<std::ptrdiff_t>(len);
+          at.push_back(static_cast<std::size_t>(((static_cast<std::ptrdiff_t>(j) - n.start) % l + l) % l));
+        }
+      else
+        for (std::size_t j = 0; j < len; ++j)
+          for (std::ptrdiff_t r = 0; r < n.start; ++r) at.push_back(j);
+      return take(*x, a, at);
+    }
+    case Op::triu: case Op::tril: {
+      Ref out = *x;
+      const std::size_t rows = x->shape[x->shape.size() - 2], cols = x->shape.back();
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        const auto d = static_cast<std::ptrdiff_t>(i % cols) - static_cast<std::ptrdiff_t>((i / cols) % rows);
+        if (n.op == Op::triu ? d < n.start : d > n.start) out.v[i] = 0;
+      }
+      return out;
+    }
   }
   throw std::logic_error("fuzz::apply: unknown op");
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The whole AD module.
 #include "xgrad/ad/check_grads.hpp"
+#include "xgrad/ad/convolution.hpp"
 #include "xgrad/ad/custom.hpp"
 #include "xgrad/ad/elementwise.hpp"
 #include "xgrad/ad/linalg.hpp"
@@ -8,6 +9,7 @@
 #include "xgrad/ad/manipulation.hpp"
 #include "xgrad/ad/recurrent.hpp"
 #include "xgrad/ad/reduction.hpp"
+#include "xgrad/ad/sorting.hpp"
 #include "xgrad/ad/tape.hpp"
 #include "xgrad/ad/tensor.hpp"
 #include "xgrad/ad/transforms.hpp"

@@ -60,6 +60,16 @@ Tensor arctanh(const Tensor& x);
 /// The error function and its complement (jax.scipy.special.erf, erfc).
 Tensor erf(const Tensor& x);
 Tensor erfc(const Tensor& x);
+/// log |Gamma(x)| (jax.lax.lgamma, scipy.special.gammaln; +inf at the poles 0, -1, -2, ...). Its derivative is
+/// digamma.
+Tensor lgamma(const Tensor& x);
+/// The digamma function psi = d lgamma / dx (jax.scipy.special.digamma), and its n-th derivative polygamma(n, x)
+/// (n >= 0; polygamma(0, x) = digamma(x)); each differentiates into the next, to any order. At the poles they
+/// follow scipy: digamma(+0) = -inf, digamma(-0) = +inf, NaN at negative integers; polygamma(n >= 1) is
+/// (-1)^(n+1) inf there. Accurate to about 1e-14 relative (asymptotic series after the recurrence; reflection for
+/// x < 0). A negative n throws ValueError.
+Tensor digamma(const Tensor& x);
+Tensor polygamma(int n, const Tensor& x);
 Tensor log2(const Tensor& x);
 Tensor log10(const Tensor& x);
 Tensor exp2(const Tensor& x);

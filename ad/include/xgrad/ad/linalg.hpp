@@ -1,6 +1,11 @@
 #pragma once
-// Linear algebra: dot, matmul, linear (x W + b), outer, and dense solve / cholesky with their adjoints
-// (BLAS and LAPACK).
+// Linear algebra: dot, matmul, linear (x W + b), outer; dense solve, solve_triangular, cho_solve, inv, det, slogdet,
+// cholesky and eigh with their adjoints (BLAS and LAPACK). Every adjoint is written with these ops, so derivatives
+// of any order compose.
+#include <cstddef>
+#include <string>
+#include <vector>
+
 #include "xgrad/ad/tensor.hpp"
 
 namespace xgrad {
@@ -20,11 +25,53 @@ Tensor linear(const Tensor& x, const Tensor& W, const Tensor& b);
 Tensor dot(const Tensor& a, const Tensor& b);
 /// Outer product of the flattened operands: shape (a.size(), b.size()).
 Tensor outer(const Tensor& a, const Tensor& b);
+/// numpy.tensordot: the sum over the last `axes` axes of a against the first `axes` of b, or over the given pairs
+/// of axes; the result has a's other axes, then b's. One gemm after transposing and reshaping (ad/src/einsum.cpp).
+Tensor tensordot(const Tensor& a, const Tensor& b, std::size_t axes = 2);
+Tensor tensordot(const Tensor& a, const Tensor& b, const std::vector<std::ptrdiff_t>& axes_a,
+                 const std::vector<std::ptrdiff_t>& axes_b);
+/// numpy.einsum for one or two operands, with explicit ("ij,jk->ik") or implicit ("ij,jk": the letters that appear
+/// once, in alphabetical order) output. Planned into BLAS: a letter repeated within an operand takes a diagonal,
+/// a letter in one operand only and not in the output is summed first, and the rest is one matmul, batched over
+/// the letters in both operands and the output, contracting those in both and not in the output. No ellipsis; a
+/// letter may not repeat in the output. Bad subscripts throw ValueError, mismatched extents ShapeError.
+Tensor einsum(const std::string& subscripts, const Tensor& a);
+Tensor einsum(const std::string& subscripts, const Tensor& a, const Tensor& b);
 /// x solving A x = b, for square A (n, n) and b (n,) or (n, k); LU with partial pivoting (LAPACK dgesv).
 /// A singular A throws ValueError. Adjoint: u = solve(A^T, g), dA = -u x^T, db = u.
 Tensor solve(const Tensor& A, const Tensor& b);
 /// Lower-triangular L with A = L L^T for symmetric positive definite A (LAPACK dpotrf); throws ValueError
 /// otherwise. Only the lower triangle of A is read; the gradient returned is symmetric.
 Tensor cholesky(const Tensor& A);
+
+/// x solving A x = b for triangular A (jax.scipy.linalg.solve_triangular): only the lower (lower = true) or upper
+/// triangle of A is read, so only it gets a derivative. b is (n,) or (n, k). A zero on the diagonal throws
+/// ValueError. Adjoint: u = solve_triangular(A^T, g, !lower), dA = -tril(u x^T) (or triu), db = u.
+Tensor solve_triangular(const Tensor& A, const Tensor& b, bool lower = false);
+/// x solving L L^T x = b from the factor L = cholesky(A) (scipy.linalg.cho_solve with lower = True): two triangular
+/// solves.
+Tensor cho_solve(const Tensor& L, const Tensor& b);
+/// numpy.linalg.inv: solve(A, I). A singular A throws ValueError.
+Tensor inv(const Tensor& A);
+/// numpy.linalg.det, from an LU factorisation (LAPACK dgetrf). Adjoint: g det(A) A^{-T}; at a singular A the
+/// derivative throws ValueError (the adjugate is not computed).
+Tensor det(const Tensor& A);
+/// numpy.linalg.slogdet: the sign (a value: -1, 0 or 1) and log |det A| (differentiable: its adjoint is g A^{-T}).
+/// A singular A gives sign 0 and -inf, as numpy.
+struct SlogDet {
+  Array sign;
+  Tensor logabsdet;
+};
+SlogDet slogdet(const Tensor& A);
+/// numpy.linalg.eigh: eigenvalues (ascending) and eigenvectors (the columns of `eigenvectors`) of a symmetric A
+/// (LAPACK dsyevd), taken of (A + A^T) / 2 as JAX's symmetrize_input, so the derivative is symmetric and a
+/// perturbation of one element counts half in each triangle. Each eigenvector's sign is LAPACK's. Adjoint (Seeger
+/// et al. 2017): dA = V (diag(gw) + F o (V^T gV)) V^T, symmetrised, with F_ij = 1 / (w_j - w_i) off the diagonal:
+/// it is infinite at repeated eigenvalues, where the eigenvectors are not unique (as in JAX, the derivative is then
+/// not finite unless the loss does not depend on the choice of basis).
+struct Eigh {
+  Tensor eigenvalues, eigenvectors;
+};
+Eigh eigh(const Tensor& A);
 
 }  // namespace xgrad

@@ -1,6 +1,6 @@
 #pragma once
 // Reductions over all axes or given axes (numpy's axis/keepdims): sum, mean, max, min, prod, logsumexp, norm, var,
-// stddev; softmax / log_softmax and cumsum along an axis; argmax / argmin (values).
+// stddev; softmax / log_softmax, cumsum and cumprod along an axis; argmax / argmin, any / all (values).
 #include <cstddef>
 #include <vector>
 
@@ -41,6 +41,17 @@ Tensor stddev(const Tensor& x, const Axes& axes, double ddof = 0.0, bool keepdim
 /// Cumulative sum along an axis (numpy.cumsum); without an axis, over the flattened array.
 Tensor cumsum(const Tensor& x);
 Tensor cumsum(const Tensor& x, std::ptrdiff_t axis);
+/// Cumulative product (numpy.cumprod). Computed as a scan of log2(n) shifted products (as JAX's associative scan),
+/// so it differentiates to any order and is exact where x has zeros; the products are grouped differently from
+/// numpy's left-to-right loop (they agree to rounding).
+Tensor cumprod(const Tensor& x);
+Tensor cumprod(const Tensor& x, std::ptrdiff_t axis);
+/// Whether any / every element is nonzero (numpy.any, numpy.all; NaN counts as nonzero), over the flattened array
+/// or along an axis, as values 1.0 and 0.0 (not differentiable). The empty any is 0, the empty all is 1.
+Array any(const Tensor& x);
+Array any(const Tensor& x, std::ptrdiff_t axis);
+Array all(const Tensor& x);
+Array all(const Tensor& x, std::ptrdiff_t axis);
 /// Indices of the largest / smallest element (numpy.argmax, argmin: the first one on ties, the first NaN if any),
 /// over the flattened array or along an axis, as values (not differentiable). ValueError on an empty array.
 Array argmax(const Tensor& x);

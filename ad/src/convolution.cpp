@@ -1,0 +1,185 @@
+#include "xgrad/ad/convolution.hpp"
+
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "xgrad/ad/elementwise.hpp"
+#include "xgrad/ad/linalg.hpp"
+#include "xgrad/ad/manipulation.hpp"
+#include "xgrad/ad/reduction.hpp"
+#include "xgrad/ad/tape.hpp"
+#include "xgrad/core/error.hpp"
+
+namespace xgrad {
+
+using ad::Grads;
+using ad::make;
+using ad::Node;
+
+namespace {
+
+// The geometry of a 2-D patch extraction: input (N, C, H, W), window (kh, kw), stride, padding, dilation; output
+// positions (Ho, Wo). Stored in a node's ints in this order.
+struct Patches {
+  std::size_t n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo;
+
+  std::vector<std::ptrdiff_t> ints() const {
+    return {static_cast<std::ptrdiff_t>(n),  static_cast<std::ptrdiff_t>(c),  static_cast<std::ptrdiff_t>(h),
+            static_cast<std::ptrdiff_t>(w),  static_cast<std::ptrdiff_t>(kh), static_cast<std::ptrdiff_t>(kw),
+            static_cast<std::ptrdiff_t>(sh), static_cast<std::ptrdiff_t>(sw), static_cast<std::ptrdiff_t>(ph),
+            static_cast<std::ptrdiff_t>(pw), static_cast<std::ptrdiff_t>(dh), static_cast<std::ptrdiff_t>(dw),
+            static_cast<std::ptrdiff_t>(ho), static_cast<std::ptrdiff_t>(wo)};
+  }
+  static Patches of(const Node& nd) {
+    const auto& i = nd.ints();
+    auto u = [&](std::size_t k) { return static_cast<std::size_t>(i[k]); };
+    return {u(0), u(1), u(2), u(3), u(4), u(5), u(6), u(7), u(8), u(9), u(10), u(11), u(12), u(13)};
+  }
+  Shape image() const { return {n, c, h, w}; }
+  Shape columns() const { return {n, c * kh * kw, ho * wo}; }
+
+  // Calls f(column offset, image offset) for every column element that lies inside the image (the rest is padding).
+  template <class F>
+  void each(F f) const {
+    const std::size_t rows = c * kh * kw, cols = ho * wo;
+    for (std::size_t b = 0; b < n; ++b)
+      for (std::size_t ch = 0; ch < c; ++ch)
+        for (std::size_t i = 0; i < kh; ++i)
+          for (std::size_t j = 0; j < kw; ++j) {
+            const std::size_t row = (ch * kh + i) * kw + j;
+            const std::size_t col0 = (b * rows + row) * cols, img0 = (b * c + ch) * h * w;
+            for (std::size_t oy = 0; oy < ho; ++oy) {
+              const auto y = static_cast<std::ptrdiff_t>(oy * sh + i * dh) - static_cast<std::ptrdiff_t>(ph);
+              if (y < 0 || y >= static_cast<std::ptrdiff_t>(h)) continue;
+              for (std::size_t ox = 0; ox < wo; ++ox) {
+                const auto x = static_cast<std::ptrdiff_t>(ox * sw + j * dw) - static_cast<std::ptrdiff_t>(pw);
+                if (x < 0 || x >= static_cast<std::ptrdiff_t>(w)) continue;
+                f(col0 + oy * wo + ox, img0 + static_cast<std::size_t>(y) * w + static_cast<std::size_t>(x));
+              }
+            }
+          }
+  }
+};
+
+Tensor col2im(const Tensor& cols, const Patches& p);
+
+// (N, C, H, W) -> (N, C kh kw, Ho Wo): column (oy, ox) of row (c, i, j) is x[c, oy sh + i dh - ph, ox sw + j dw - pw].
+Tensor im2col(const Tensor& x, const Patches& p) {
+  Array out = xt::zeros<double>(p.columns());
+  const double* src = x.value().data();
+  double* dst = out.data();
+  p.each([&](std::size_t col, std::size_t img) { dst[col] = src[img]; });
+  return make("im2col", std::move(out), {x},
+              [](const Node& nd, const Tensor& g, Grads& d) { d(0, col2im(g, Patches::of(nd))); },
+              {.ints = p.ints()});
+}
+
+// The adjoint of im2col: each column element added back where it came from.
+Tensor col2im(const Tensor& cols, const Patches& p) {
+  Array out = xt::zeros<double>(p.image());
+  const double* src = cols.value().data();
+  double* dst = out.data();
+  p.each([&](std::size_t col, std::size_t img) { dst[img] += src[col]; });
+  return make("col2im", std::move(out), {cols},
+              [](const Node& nd, const Tensor& g, Grads& d) { d(0, im2col(g, Patches::of(nd))); },
+              {.ints = p.ints()});
+}
+
+std::size_t out_extent(std::size_t in, std::size_t k, std::size_t s, std::size_t pad, std::size_t dil, const char* op,
+                       const Shape& shape) {
+  if (s == 0 || dil == 0) throw ValueError(std::string("xgrad::") + op + ": stride and dilation must be positive");
+  if (k == 0) throw ShapeError(std::string("xgrad::") + op + ": a window of extent 0 for input of shape " + shape_str(shape));
+  const std::size_t span = dil * (k - 1) + 1;
+  if (in + 2 * pad < span)
+    throw ShapeError(std::string("xgrad::") + op + ": the window (extent " + std::to_string(k) + ", dilation " +
+                     std::to_string(dil) + ") is larger than the padded input of shape " + shape_str(shape));
+  return (in + 2 * pad - span) / s + 1;
+}
+
+Patches patches(const Shape& xs, std::size_t kh, std::size_t kw, std::array<std::size_t, 2> stride,
+                std::array<std::size_t, 2> padding, std::array<std::size_t, 2> dilation, const char* op) {
+  Patches p{xs[0], xs[1], xs[2], xs[3], kh, kw, stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], 0, 0};
+  p.ho = out_extent(p.h, kh, p.sh, p.ph, p.dh, op, xs);
+  p.wo = out_extent(p.w, kw, p.sw, p.pw, p.dw, op, xs);
+  shape_size(p.columns(), op);
+  return p;
+}
+
+Tensor conv2d_impl(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dOptions& o, const char* op) {
+  if (x.ndim() != 4 || w.ndim() != 4 || x.shape()[1] != w.shape()[1])
+    throw ShapeError(std::string("xgrad::") + op + ": needs x (N, C, H, W) and w (O, C, kh, kw) with the same C; got " +
+                     shape_str(x.shape()) + " and " + shape_str(w.shape()));
+  if (b && (b->ndim() != 1 || b->shape()[0] != w.shape()[0]))
+    throw ShapeError(std::string("xgrad::") + op + ": the bias of shape " + shape_str(b->shape()) +
+                     " does not match the " + std::to_string(w.shape()[0]) + " output channels of w " +
+                     shape_str(w.shape()));
+  const Patches p = patches(x.shape(), w.shape()[2], w.shape()[3], o.stride, o.padding, o.dilation, op);
+  const auto O = static_cast<std::ptrdiff_t>(w.shape()[0]), K = static_cast<std::ptrdiff_t>(p.c * p.kh * p.kw);
+  // (O, K) @ (N, K, Ho Wo) -> (N, O, Ho Wo): one gemm per image.
+  Tensor y = matmul(reshape(w, {O, K}), im2col(x, p));
+  y = reshape(y, {static_cast<std::ptrdiff_t>(p.n), O, static_cast<std::ptrdiff_t>(p.ho), static_cast<std::ptrdiff_t>(p.wo)});
+  return b ? y + reshape(*b, {1, O, 1, 1}) : y;
+}
+
+Conv2dOptions as_2d(const Conv1dOptions& o) { return {{1, o.stride}, {0, o.padding}, {1, o.dilation}}; }
+
+Tensor conv1d_impl(const Tensor& x, const Tensor& w, const Tensor* b, const Conv1dOptions& o) {
+  if (x.ndim() != 3 || w.ndim() != 3)
+    throw ShapeError("xgrad::conv1d: needs x (N, C, L) and w (O, C, k); got " + shape_str(x.shape()) + " and " +
+                     shape_str(w.shape()));
+  const Tensor y = conv2d_impl(expand_dims(x, 2), expand_dims(w, 2), b, as_2d(o), "conv1d");
+  return squeeze(y, 2);
+}
+
+// The windows of x as (N C, kh kw, Ho Wo): each channel is an image of one channel.
+Tensor windows(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o, const char* op, Patches& p) {
+  if (x.ndim() != 4) throw ShapeError(std::string("xgrad::") + op + ": needs x (N, C, H, W), got " + shape_str(x.shape()));
+  const std::array<std::size_t, 2> stride{o.stride[0] ? o.stride[0] : window[0], o.stride[1] ? o.stride[1] : window[1]};
+  const Shape xs = x.shape();
+  const Tensor flat = reshape(x, {static_cast<std::ptrdiff_t>(xs[0] * xs[1]), 1, static_cast<std::ptrdiff_t>(xs[2]),
+                                  static_cast<std::ptrdiff_t>(xs[3])});
+  p = patches(flat.shape(), window[0], window[1], stride, o.padding, {1, 1}, op);
+  if (o.padding[0] * 2 > window[0] || o.padding[1] * 2 > window[1])
+    throw ValueError(std::string("xgrad::") + op + ": padding must be at most half the window (as torch)");
+  return im2col(flat, p);
+}
+
+Tensor pooled(const Tensor& cols, const Shape& xs, const Patches& p) {
+  return reshape(cols, {static_cast<std::ptrdiff_t>(xs[0]), static_cast<std::ptrdiff_t>(xs[1]),
+                        static_cast<std::ptrdiff_t>(p.ho), static_cast<std::ptrdiff_t>(p.wo)});
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o) { return conv2d_impl(x, w, nullptr, o, "conv2d"); }
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
+  return conv2d_impl(x, w, &b, o, "conv2d");
+}
+Tensor conv1d(const Tensor& x, const Tensor& w, const Conv1dOptions& o) { return conv1d_impl(x, w, nullptr, o); }
+Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv1dOptions& o) {
+  return conv1d_impl(x, w, &b, o);
+}
+
+Tensor max_pool(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o) {
+  Patches p{};
+  // Padding must lose every comparison: pad with -inf first, then take windows of the padded input.
+  const bool padded = o.padding[0] || o.padding[1];
+  const Tensor src = padded ? pad(x, {{0, 0}, {0, 0}, {o.padding[0], o.padding[0]}, {o.padding[1], o.padding[1]}},
+                                  -std::numeric_limits<double>::infinity())
+                            : x;
+  if (padded && x.ndim() == 4 && (o.padding[0] * 2 > window[0] || o.padding[1] * 2 > window[1]))
+    throw ValueError("xgrad::max_pool: padding must be at most half the window (as torch)");
+  PoolOptions unpadded = o;
+  unpadded.padding = {0, 0};
+  const Tensor cols = windows(src, window, unpadded, "max_pool", p);
+  return pooled(max(cols, {1}), x.shape(), p);
+}
+
+Tensor avg_pool(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o) {
+  Patches p{};
+  const Tensor cols = windows(x, window, o, "avg_pool", p);
+  return pooled(mean(cols, {1}), x.shape(), p);
+}
+
+}  // namespace xgrad
