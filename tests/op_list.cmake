@@ -1,17 +1,17 @@
 cmake_minimum_required(VERSION 3.25)
 # Keeps README's op list, the ad headers and the derivative tests in step. Every op an ad header declares (a line
-# "Tensor name(", "Array name(" or "TopK name(") must be named in README.md's "Ops" entry, and every differentiable
-# one (a Tensor or TopK result) must be called inside a TEST_CASE of tests/ad that checks derivatives against
-# finite differences (XGRAD_CHECK_GRADS or check_grads). Usage: cmake -DSOURCE=<project root> -P op_list.cmake
+# "Type name(" at the start of a line: Tensor, Array, or a result struct such as TopK, Svd) must be named in
+# README.md's "Ops" entry, and every differentiable one (any result but a plain Array of values) must be called
+# inside a TEST_CASE of tests/ad that checks derivatives against finite differences (XGRAD_CHECK_GRADS or check_grads). Usage: cmake -DSOURCE=<project root> -P op_list.cmake
 set(headers elementwise reduction manipulation sorting linalg convolution losses recurrent)
 
 # The ops, and which of them are differentiable.
 set(ops "")
 set(differentiable "")
 foreach(h ${headers})
-  file(STRINGS ${SOURCE}/ad/include/xgrad/ad/${h}.hpp lines REGEX "^(Tensor|Array|TopK) [a-z_0-9]+\\(")
+  file(STRINGS ${SOURCE}/ad/include/xgrad/ad/${h}.hpp lines REGEX "^[A-Z][A-Za-z]* [a-z_0-9]+\\(")
   foreach(l ${lines})
-    if(l MATCHES "^(Tensor|Array|TopK) ([a-z_0-9]+)\\(")
+    if(l MATCHES "^([A-Z][A-Za-z]*) ([a-z_0-9]+)\\(")
       list(APPEND ops ${CMAKE_MATCH_2})
       if(NOT CMAKE_MATCH_1 STREQUAL "Array")
         list(APPEND differentiable ${CMAKE_MATCH_2})

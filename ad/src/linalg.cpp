@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -20,6 +21,12 @@ void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* inf
 void dtrtrs_(const char* uplo, const char* trans, const char* diag, const int* n, const int* nrhs, const double* a,
              const int* lda, double* b, const int* ldb, int* info);
 void dgetrf_(const int* m, const int* n, double* a, const int* lda, int* ipiv, int* info);
+void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s, double* u,
+             const int* ldu, double* vt, const int* ldvt, double* work, const int* lwork, int* iwork, int* info);
+void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work, const int* lwork,
+             int* info);
+void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau, double* work,
+             const int* lwork, int* info);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
              const int* lwork, int* iwork, const int* liwork, int* info);
 }
@@ -484,6 +491,164 @@ Eigh eigh(const Tensor& A) {
   const Tensor both = eigh_node(0.5 * (A + transpose(A)));
   const auto n = static_cast<std::ptrdiff_t>(A.shape()[0]);
   return {reshape(slice(both, 0, 0, 1), {n}), slice(both, 0, 1, n + 1)};
+}
+
+namespace {
+
+void check_finite(const Array& a, const char* op) {
+  if (!std::all_of(a.begin(), a.end(), [](double v) { return std::isfinite(v); }))
+    throw ValueError(std::string("xgrad::") + op + ": the matrix of shape " + shape_str(shape_of(a)) +
+                     " holds NaN or infinity");
+}
+
+// One node holding U, S and Vh flattened one after the other.
+Tensor svd_node(const Tensor& A) {
+  const std::size_t m = A.shape()[0], n = A.shape()[1], k = std::min(m, n);
+  check_finite(A.value(), "svd");
+  // Row-major A is column-major A^T (n x m). Its SVD A^T = U' S V'^T gives A = V' S U'^T, and the buffers come out
+  // ready: vt' (k x m, column-major) read row-major is U (m x k); u' (n x k, column-major) read row-major is Vh.
+  Array out = Array::from_shape({m * k + k + k * n});
+  double* U = out.data();
+  double* S = U + m * k;
+  double* Vh = S + k;
+  if (k > 0) {
+    std::vector<double> a(A.value().begin(), A.value().end());
+    const int M = static_cast<int>(n), N = static_cast<int>(m), K = static_cast<int>(k);
+    const char jobz = 'S';
+    std::vector<int> iwork(8 * k);
+    int info = 0, lwork = -1;
+    double query = 0.0;
+    dgesdd_(&jobz, &M, &N, a.data(), &M, S, Vh, &M, U, &K, &query, &lwork, iwork.data(), &info);
+    lwork = static_cast<int>(query);
+    std::vector<double> work(static_cast<std::size_t>(std::max(lwork, 1)));
+    dgesdd_(&jobz, &M, &N, a.data(), &M, S, Vh, &M, U, &K, work.data(), &lwork, iwork.data(), &info);
+    if (info != 0)
+      throw ValueError("xgrad::svd: LAPACK dgesdd did not converge on the matrix of shape " + shape_str(A.shape()) +
+                       " (info " + std::to_string(info) + ")");
+  }
+  return make("svd", std::move(out), {A}, [](const Node& nd, const Tensor& g, Grads& d) {
+    const auto m = static_cast<std::ptrdiff_t>(nd.in(0).shape()[0]), n = static_cast<std::ptrdiff_t>(nd.in(0).shape()[1]);
+    const std::ptrdiff_t k = std::min(m, n);
+    auto parts = [&](const Tensor& t) {
+      return std::array<Tensor, 3>{reshape(slice(t, 0, 0, m * k), {m, k}), slice(t, 0, m * k, m * k + k),
+                                   reshape(slice(t, 0, m * k + k, m * k + k + k * n), {k, n})};
+    };
+    const auto [U, S, Vh] = parts(nd.out());
+    const auto [gU, gS, gVh] = parts(g);
+    const Tensor V = transpose(Vh), gV = transpose(gVh);
+    const Tensor Ik(eye(static_cast<std::size_t>(k)));
+    const Tensor s2 = square(S);
+    // F_ij = 1 / (s_j^2 - s_i^2) off the diagonal (the diagonal shifted to 1 first: no 1/0 at any order).
+    const Tensor F = (1.0 - Ik) * reciprocal(reshape(s2, {1, k}) - reshape(s2, {k, 1}) + Ik);
+    const Tensor UtgU = matmul(transpose(U), gU), VtgV = matmul(transpose(V), gV);
+    const Tensor Srow = reshape(S, {1, k}), Scol = reshape(S, {k, 1});
+    Tensor inner = (F * (UtgU - transpose(UtgU))) * Srow + diag(gS) + Scol * (F * (VtgV - transpose(VtgV)));
+    Tensor gA = matmul(matmul(U, inner), Vh);
+    // The parts of gU and gV outside the spans of U and V (zero when A is square).
+    const Tensor inv_s = reshape(reciprocal(S), {1, k});
+    if (m > k) {
+      const Tensor outside = gU - matmul(U, UtgU);
+      gA = gA + matmul(outside * inv_s, Vh);
+    }
+    if (n > k) {
+      const Tensor outside = gV - matmul(V, VtgV);
+      gA = gA + matmul(U * inv_s, transpose(outside));
+    }
+    d(0, gA);
+  });
+}
+
+// Q (m x k) and R (k x n) of a reduced QR, as one node holding both flattened.
+Tensor qr_node(const Tensor& A) {
+  const std::size_t m = A.shape()[0], n = A.shape()[1], k = std::min(m, n);
+  check_finite(A.value(), "qr");
+  Array out = xt::zeros<double>({m * k + k * n});
+  if (k > 0) {
+    std::vector<double> a = col_major(A.value()), tau(k);
+    const int M = static_cast<int>(m), N = static_cast<int>(n), K = static_cast<int>(k);
+    int info = 0, lwork = -1;
+    double query = 0.0;
+    dgeqrf_(&M, &N, a.data(), &M, tau.data(), &query, &lwork, &info);
+    lwork = std::max(static_cast<int>(query), 1);
+    std::vector<double> work(static_cast<std::size_t>(lwork));
+    dgeqrf_(&M, &N, a.data(), &M, tau.data(), work.data(), &lwork, &info);
+    double* R = out.data() + m * k;
+    for (std::size_t i = 0; i < k; ++i)
+      for (std::size_t j = i; j < n; ++j) R[i * n + j] = a[j * m + i];
+    lwork = -1;
+    dorgqr_(&M, &K, &K, a.data(), &M, tau.data(), &query, &lwork, &info);
+    lwork = std::max(static_cast<int>(query), 1);
+    work.resize(static_cast<std::size_t>(lwork));
+    dorgqr_(&M, &K, &K, a.data(), &M, tau.data(), work.data(), &lwork, &info);
+    double* Q = out.data();
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < k; ++j) Q[i * k + j] = a[j * m + i];
+  }
+  return make("qr", std::move(out), {A}, [](const Node& nd, const Tensor& g, Grads& d) {
+    const auto m = static_cast<std::ptrdiff_t>(nd.in(0).shape()[0]), n = static_cast<std::ptrdiff_t>(nd.in(0).shape()[1]);
+    if (m < n)
+      throw ValueError("xgrad::qr: the derivative of a QR factorisation of a wide matrix (shape " +
+                       shape_str(nd.in(0).shape()) + ") is not implemented");
+    const std::ptrdiff_t k = n;
+    const Tensor Q = reshape(slice(nd.out(), 0, 0, m * k), {m, k}), R = reshape(slice(nd.out(), 0, m * k, m * k + k * n), {k, n});
+    const Tensor gQ = reshape(slice(g, 0, 0, m * k), {m, k}), gR = reshape(slice(g, 0, m * k, m * k + k * n), {k, n});
+    // M = R gR^T - gQ^T Q; gA = (gQ + Q copyltu(M)) R^{-T}, copyltu(M) = tril(M) + tril(M, -1)^T.
+    const Tensor M = matmul(R, transpose(gR)) - matmul(transpose(gQ), Q);
+    const Tensor C = tril(M) + transpose(tril(M, -1));
+    const Tensor X = gQ + matmul(Q, C);
+    d(0, transpose(solve_triangular(R, transpose(X), false)));
+  });
+}
+
+}  // namespace
+
+Svd svd(const Tensor& A) {
+  if (A.ndim() != 2) throw ShapeError("xgrad::svd: needs a matrix (m,n), got shape " + shape_str(A.shape()));
+  const Tensor both = svd_node(A);
+  const auto m = static_cast<std::ptrdiff_t>(A.shape()[0]), n = static_cast<std::ptrdiff_t>(A.shape()[1]);
+  const std::ptrdiff_t k = std::min(m, n);
+  return {reshape(slice(both, 0, 0, m * k), {m, k}), slice(both, 0, m * k, m * k + k),
+          reshape(slice(both, 0, m * k + k, m * k + k + k * n), {k, n})};
+}
+
+Qr qr(const Tensor& A) {
+  if (A.ndim() != 2) throw ShapeError("xgrad::qr: needs a matrix (m,n), got shape " + shape_str(A.shape()));
+  const Tensor both = qr_node(A);
+  const auto m = static_cast<std::ptrdiff_t>(A.shape()[0]), n = static_cast<std::ptrdiff_t>(A.shape()[1]);
+  const std::ptrdiff_t k = std::min(m, n);
+  return {reshape(slice(both, 0, 0, m * k), {m, k}), reshape(slice(both, 0, m * k, m * k + k * n), {k, n})};
+}
+
+Lstsq lstsq(const Tensor& A, const Tensor& b, double rcond) {
+  if (A.ndim() != 2 || (b.ndim() != 1 && b.ndim() != 2) || b.shape()[0] != A.shape()[0])
+    throw ShapeError("xgrad::lstsq: needs A of shape (m,n) and b of shape (m,) or (m,k); got " + shape_str(A.shape()) +
+                     " and " + shape_str(b.shape()));
+  const auto [U, S, Vh] = svd(A);
+  const std::size_t k = S.size();
+  if (rcond < 0) rcond = std::numeric_limits<double>::epsilon() * static_cast<double>(std::max(A.shape()[0], A.shape()[1]));
+  const double cutoff = k ? rcond * S.value()(0) : 0.0;
+  std::size_t rank = 0;
+  Array keep = xt::zeros<double>({k});
+  for (std::size_t i = 0; i < k; ++i)
+    if (S.value()(i) > cutoff) keep(i) = 1.0, ++rank;
+  // 1/s where kept, 0 elsewhere (the dropped ones shifted to 1 before the reciprocal: no 1/0 at any order).
+  const Tensor inv_s = Tensor(keep) * reciprocal(S + Tensor(Array(1.0 - keep)));
+  const Tensor Utb = matmul(transpose(U), b);
+  const Tensor scaled = b.ndim() == 1 ? inv_s * Utb : reshape(inv_s, {static_cast<std::ptrdiff_t>(k), 1}) * Utb;
+  return {matmul(transpose(Vh), scaled), rank, S};
+}
+
+Tensor matrix_norm(const Tensor& A, const std::string& ord) {
+  if (A.ndim() != 2) throw ShapeError("xgrad::matrix_norm: needs a matrix (m,n), got shape " + shape_str(A.shape()));
+  if (ord == "fro") return norm(A);
+  if (ord == "nuc") return sum(svd(A).S);
+  if (ord == "2") return max(svd(A).S);
+  if (ord == "-2") return min(svd(A).S);
+  if (ord == "1") return max(sum(abs(A), {0}));
+  if (ord == "-1") return min(sum(abs(A), {0}));
+  if (ord == "inf") return max(sum(abs(A), {1}));
+  if (ord == "-inf") return min(sum(abs(A), {1}));
+  throw ValueError("xgrad::matrix_norm: ord \"" + ord + "\" is not one of fro, nuc, 2, -2, 1, -1, inf, -inf");
 }
 
 }  // namespace xgrad

@@ -494,3 +494,87 @@ TEST_CASE("einsum and tensordot: against loops over every letter, derivatives, e
   CHECK_THROWS_AS(tensordot(Tensor(a), Tensor(b), {0}, {0}), ShapeError);
   CHECK_THROWS_AS(tensordot(Tensor(a), Tensor(b), 4), ShapeError);
 }
+
+TEST_CASE("svd: U diag(S) Vh == A, orthonormal factors, descending S; derivatives of S and of A's reconstruction") {
+  for (const auto& s : std::vector<Shape>{{4, 3}, {3, 5}, {3, 3}, {1, 4}}) {
+    CAPTURE(shape_str(s));
+    const Array A = sample(s, -1, 1, 101);
+    const auto [U, S, Vh] = svd(Tensor(A));
+    const std::size_t k = std::min(s[0], s[1]);
+    REQUIRE(U.shape() == Shape{s[0], k});
+    REQUIRE(S.shape() == Shape{k});
+    REQUIRE(Vh.shape() == Shape{k, s[1]});
+    for (std::size_t i = 1; i < k; ++i) CHECK(S.value()(i - 1) >= S.value()(i));
+    check_close(ref_matmul(Array(U.value() * xt::reshape_view(S.value(), {std::size_t(1), k})), Vh.value()), A, 1e-12);
+    check_close(ref_matmul(Array(xt::transpose(U.value())), U.value()), eye(k), 1e-12);
+    check_close(ref_matmul(Vh.value(), Array(xt::transpose(Vh.value()))), eye(k), 1e-12);
+    XGRAD_CHECK_GRADS([](const Tensor& a) { return svd(a).S; }, Tensor(A));
+    // Sign-invariant functions of the vectors: the projector onto the leading left and right singular vectors.
+    auto projector = [](const Tensor& a) {
+      const Svd f = svd(a);
+      return matmul(slice(f.U, 1, 0, 1), slice(f.Vh, 0, 0, 1)) * sum(f.S);
+    };
+    XGRAD_CHECK_GRADS(projector, Tensor(A));
+  }
+  // The singular values of a diagonal matrix are its absolute diagonal, in descending order.
+  check_close(svd(Tensor(Array{{-3.0, 0.0}, {0.0, 5.0}})).S.value(), Array{5.0, 3.0}, 1e-14);
+  // d s_max / dA = u v^T.
+  const Tensor g = grad([](const Tensor& a) { return slice(svd(a).S, 0, 0, 1); })(Tensor(Array{{-3.0, 0.0}, {0.0, 5.0}}));
+  check_close(g.value(), Array{{0.0, 0.0}, {0.0, 1.0}}, 1e-12);
+  CHECK_THROWS_AS(svd(Tensor(Array{1.0, 2.0})), ShapeError);
+  CHECK_THROWS_WITH_AS(svd(Tensor(Array{{NAN, 1.0}})), doctest::Contains("NaN"), ValueError);
+}
+
+TEST_CASE("qr: Q R == A, Q orthonormal, R upper triangular; derivatives for tall and square A; errors") {
+  for (const auto& s : std::vector<Shape>{{5, 3}, {3, 3}, {3, 5}}) {
+    CAPTURE(shape_str(s));
+    const Array A = sample(s, -1, 1, 111);
+    const auto [Q, R] = qr(Tensor(A));
+    const std::size_t k = std::min(s[0], s[1]);
+    REQUIRE(Q.shape() == Shape{s[0], k});
+    REQUIRE(R.shape() == Shape{k, s[1]});
+    check_close(ref_matmul(Q.value(), R.value()), A, 1e-12);
+    check_close(ref_matmul(Array(xt::transpose(Q.value())), Q.value()), eye(k), 1e-12);
+    for (std::size_t i = 0; i < k; ++i)
+      for (std::size_t j = 0; j < i; ++j) CHECK(R.value()(i, j) == 0.0);
+    if (s[0] >= s[1]) {
+      XGRAD_CHECK_GRADS([](const Tensor& a) { return qr(a).Q; }, Tensor(A));
+      XGRAD_CHECK_GRADS([](const Tensor& a) { return qr(a).R; }, Tensor(A));
+    }
+  }
+  CHECK_THROWS_AS(grad([](const Tensor& a) { return sum(qr(a).R); })(Tensor(sample({2, 3}))), ValueError);
+  CHECK_THROWS_AS(qr(Tensor(Array{1.0})), ShapeError);
+}
+
+TEST_CASE("lstsq and matrix_norm: normal equations, least norm, rank; numpy's norms; derivatives") {
+  const Array A = sample({6, 3}, -1, 1, 121), b = sample({6}, -1, 1, 122);
+  const auto [x, rank, s] = lstsq(Tensor(A), Tensor(b));
+  CHECK(rank == 3);
+  // The residual is orthogonal to A's columns: A^T (A x - b) = 0.
+  const Array r = ref_matmul(A, x.value()) - b;
+  check_close(Array(ref_matmul(Array(xt::transpose(A)), r) + 1.0), Array(xt::ones<double>({3})), 1e-12);
+  XGRAD_CHECK_GRADS([](const Tensor& a, const Tensor& y) { return lstsq(a, y).x; }, std::make_tuple(Tensor(A), Tensor(b)));
+  // A rank-deficient A: the solution of least norm, and rank 1.
+  const Array D{{1.0, 1.0}, {1.0, 1.0}, {1.0, 1.0}};
+  const auto sol = lstsq(Tensor(D), Tensor(Array{{1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}}));
+  CHECK(sol.rank == 1);
+  check_close(sol.x.value(), Array{{0.5, 1.0}, {0.5, 1.0}}, 1e-12);
+  // Norms of [[1, -2], [3, 4]]: fro sqrt(30), 1: max column sum 6, inf: max row sum 7, -1: 3, -inf: 3.
+  const Tensor M(Array{{1.0, -2.0}, {3.0, 4.0}});
+  CHECK(matrix_norm(M).item() == doctest::Approx(std::sqrt(30.0)));
+  CHECK(matrix_norm(M, "1").item() == 6.0);
+  CHECK(matrix_norm(M, "-1").item() == 4.0);
+  CHECK(matrix_norm(M, "inf").item() == 7.0);
+  CHECK(matrix_norm(M, "-inf").item() == 3.0);
+  const Array sv = svd(M).S.value();
+  CHECK(matrix_norm(M, "2").item() == doctest::Approx(sv(0)));
+  CHECK(matrix_norm(M, "-2").item() == doctest::Approx(sv(1)));
+  CHECK(matrix_norm(M, "nuc").item() == doctest::Approx(sv(0) + sv(1)));
+  CHECK(sv(0) * sv(1) == doctest::Approx(10.0));  // |det|
+  for (const char* ord : {"fro", "nuc", "2", "-2", "1", "inf"}) {
+    CAPTURE(ord);
+    XGRAD_CHECK_GRADS([ord](const Tensor& a) { return matrix_norm(a, ord); }, Tensor(sample({3, 4}, -1, 1, 123)));
+  }
+  CHECK_THROWS_WITH_AS(matrix_norm(M, "3"), doctest::Contains("\"3\""), ValueError);
+  CHECK_THROWS_AS(lstsq(Tensor(A), Tensor(Array{1.0, 2.0})), ShapeError);
+}

@@ -1,6 +1,6 @@
 #pragma once
-// Linear algebra: dot, matmul, linear (x W + b), outer; dense solve, solve_triangular, cho_solve, inv, det, slogdet,
-// cholesky and eigh with their adjoints (BLAS and LAPACK). Every adjoint is written with these ops, so derivatives
+// Linear algebra: dot, matmul, linear (x W + b), outer, tensordot, einsum; dense solve, solve_triangular, cho_solve,
+// inv, det, slogdet, cholesky, eigh, svd, qr, lstsq and matrix_norm with their adjoints (BLAS and LAPACK). Every adjoint is written with these ops, so derivatives
 // of any order compose.
 #include <cstddef>
 #include <string>
@@ -73,5 +73,33 @@ struct Eigh {
   Tensor eigenvalues, eigenvectors;
 };
 Eigh eigh(const Tensor& A);
+/// numpy.linalg.svd(A, full_matrices=False): A (m, n) = U diag(S) Vh with U (m, k), S (k,) descending, Vh (k, n),
+/// k = min(m, n) (LAPACK dgesdd). Adjoint of Townsend 2016, written with ops: F_ij = 1 / (s_j^2 - s_i^2) off the
+/// diagonal is infinite at repeated singular values, and 1/s at a zero one, where U and V are not unique; the
+/// derivative of S alone is finite everywhere it is of A's (distinct or not: the F terms then vanish).
+struct Svd {
+  Tensor U, S, Vh;
+};
+Svd svd(const Tensor& A);
+/// numpy.linalg.qr(A, mode="reduced"): A (m, n) = Q R with Q (m, k) orthonormal columns and R (k, n) upper
+/// triangular, k = min(m, n) (LAPACK dgeqrf, dorgqr; signs as LAPACK's). Differentiable for m >= n and full rank
+/// (Walter and Lehmann 2018); the derivative for m < n throws ValueError.
+struct Qr {
+  Tensor Q, R;
+};
+Qr qr(const Tensor& A);
+/// numpy.linalg.lstsq: the x of least norm that minimises ||A x - b||, for b (m,) or (m, k), through the SVD:
+/// singular values at most rcond * max(S) count as zero (rcond < 0: machine epsilon times max(m, n), numpy's
+/// default). Also the rank and the singular values. Differentiable where the rank does not change.
+struct Lstsq {
+  Tensor x;
+  std::size_t rank = 0;
+  Tensor singular_values;
+};
+Lstsq lstsq(const Tensor& A, const Tensor& b, double rcond = -1.0);
+/// numpy.linalg.matrix_norm: "fro" (Frobenius), "nuc" (the sum of singular values), "2" / "-2" (the largest /
+/// smallest singular value), "1" / "-1" (the largest / smallest column sum of |A|), "inf" / "-inf" (the same over
+/// rows). Any other ord throws ValueError.
+Tensor matrix_norm(const Tensor& A, const std::string& ord = "fro");
 
 }  // namespace xgrad
