@@ -1,9 +1,13 @@
 #include "xgrad/ad/convolution.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <memory>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "value_cache.hpp"
 #include "xgrad/ad/elementwise.hpp"
 #include "xgrad/ad/linalg.hpp"
 #include "xgrad/ad/manipulation.hpp"
@@ -37,18 +41,19 @@ struct Patches {
     return {u(0), u(1), u(2), u(3), u(4), u(5), u(6), u(7), u(8), u(9), u(10), u(11), u(12), u(13)};
   }
   Shape image() const { return {n, c, h, w}; }
-  Shape columns() const { return {n, c * kh * kw, ho * wo}; }
+  // (C kh kw, N Ho Wo): the whole batch side by side, so a convolution is one gemm (Caffe's layout).
+  Shape columns() const { return {c * kh * kw, n * ho * wo}; }
 
   // Calls f(column offset, image offset) for every column element that lies inside the image (the rest is padding).
   template <class F>
   void each(F f) const {
-    const std::size_t rows = c * kh * kw, cols = ho * wo;
+    const std::size_t cols = n * ho * wo;
     for (std::size_t b = 0; b < n; ++b)
       for (std::size_t ch = 0; ch < c; ++ch)
         for (std::size_t i = 0; i < kh; ++i)
           for (std::size_t j = 0; j < kw; ++j) {
             const std::size_t row = (ch * kh + i) * kw + j;
-            const std::size_t col0 = (b * rows + row) * cols, img0 = (b * c + ch) * h * w;
+            const std::size_t col0 = row * cols + b * ho * wo, img0 = (b * c + ch) * h * w;
             for (std::size_t oy = 0; oy < ho; ++oy) {
               const auto y = static_cast<std::ptrdiff_t>(oy * sh + i * dh) - static_cast<std::ptrdiff_t>(ph);
               if (y < 0 || y >= static_cast<std::ptrdiff_t>(h)) continue;
@@ -64,11 +69,19 @@ struct Patches {
 
 Tensor col2im(const Tensor& cols, const Patches& p);
 
-// (N, C, H, W) -> (N, C kh kw, Ho Wo): column (oy, ox) of row (c, i, j) is x[c, oy sh + i dh - ph, ox sw + j dw - pw].
+// (N, C, H, W) -> (C kh kw, N Ho Wo): column (b, oy, ox) of row (c, i, j) is x[b, c, oy sh + i dh - ph, ox sw + j dw - pw].
+// Large arrays come from the value cache (ad/src/value_cache.hpp), zeroed: a fresh allocation of megabytes costs
+// its page faults on every call.
+std::shared_ptr<Array> zeros_from_cache(const Shape& s) {
+  auto a = ad::cache::take(Array::shape_type(s.begin(), s.end()));
+  std::fill(a->begin(), a->end(), 0.0);
+  return a;
+}
+
 Tensor im2col(const Tensor& x, const Patches& p) {
-  Array out = xt::zeros<double>(p.columns());
+  auto out = zeros_from_cache(p.columns());
   const double* src = x.value().data();
-  double* dst = out.data();
+  double* dst = out->data();
   p.each([&](std::size_t col, std::size_t img) { dst[col] = src[img]; });
   return make("im2col", std::move(out), {x},
               [](const Node& nd, const Tensor& g, Grads& d) { d(0, col2im(g, Patches::of(nd))); },
@@ -77,13 +90,66 @@ Tensor im2col(const Tensor& x, const Patches& p) {
 
 // The adjoint of im2col: each column element added back where it came from.
 Tensor col2im(const Tensor& cols, const Patches& p) {
-  Array out = xt::zeros<double>(p.image());
+  auto out = zeros_from_cache(p.image());
   const double* src = cols.value().data();
-  double* dst = out.data();
+  double* dst = out->data();
   p.each([&](std::size_t col, std::size_t img) { dst[img] += src[col]; });
   return make("col2im", std::move(out), {cols},
               [](const Node& nd, const Tensor& g, Grads& d) { d(0, im2col(g, Patches::of(nd))); },
               {.ints = p.ints()});
+}
+
+// (A, B, L) -> (B, A, L), contiguous runs of L copied: a convolution's (O, N, Ho Wo) gemm result to NCHW, and
+// back in the backward pass (it is its own adjoint).
+Tensor swap_leading(const Tensor& y) {
+  const Shape s = y.shape();
+  const std::size_t a = s[0], b = s[1], l = s[2];
+  auto out = ad::cache::take(Array::shape_type{b, a, l});
+  const double* src = y.value().data();
+  double* dst = out->data();
+  for (std::size_t i = 0; i < a; ++i)
+    for (std::size_t j = 0; j < b; ++j) std::copy(src + (i * b + j) * l, src + (i * b + j + 1) * l, dst + (j * a + i) * l);
+  return make("swap_leading", std::move(out), {y},
+              [](const Node&, const Tensor& g, Grads& d) { d(0, swap_leading(g)); });
+}
+
+// The sum of (N, O, L) over N and L, in one pass (a bias's gradient); its adjoint broadcasts back.
+Tensor channel_sum(const Tensor& g) {
+  const Shape s = g.shape();
+  const std::size_t n = s[0], o = s[1], l = s[2];
+  Array out = xt::zeros<double>({o});
+  const double* src = g.value().data();
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t c = 0; c < o; ++c) {
+      const double* row = src + (i * o + c) * l;
+      double acc = 0.0;
+      for (std::size_t k = 0; k < l; ++k) acc += row[k];
+      out(c) += acc;
+    }
+  return make("channel_sum", std::move(out), {g}, [](const Node& nd, const Tensor& gb, Grads& d) {
+    const Shape in = nd.in(0).shape();
+    d(0, broadcast_to(reshape(gb, {1, static_cast<std::ptrdiff_t>(in[1]), 1}), in));
+  });
+}
+
+// (N, O, L) + b[o], in one pass: numpy broadcasting of (O, 1) would take the general, strided path.
+Tensor add_channel_bias(const Tensor& y, const Tensor& b) {
+  const Shape s = y.shape();
+  const std::size_t n = s[0], o = s[1], l = s[2];
+  auto out = ad::cache::take(Array::shape_type{n, o, l});
+  std::copy(y.value().begin(), y.value().end(), out->begin());
+  double* dst = out->data();
+  const double* bias = b.value().data();
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t c = 0; c < o; ++c) {
+      double* row = dst + (i * o + c) * l;
+      for (std::size_t k = 0; k < l; ++k) row[k] += bias[c];
+    }
+  return make("add_channel_bias", std::move(out), {y, b}, [](const Node& nd, const Tensor& g, Grads& d) {
+    if (d.needs(0)) d(0, g);
+    if (d.needs(1)) d(1, channel_sum(g));
+    (void)nd;
+  });
 }
 
 std::size_t out_extent(std::size_t in, std::size_t k, std::size_t s, std::size_t pad, std::size_t dil, const char* op,
@@ -116,10 +182,11 @@ Tensor conv2d_impl(const Tensor& x, const Tensor& w, const Tensor* b, const Conv
                      shape_str(w.shape()));
   const Patches p = patches(x.shape(), w.shape()[2], w.shape()[3], o.stride, o.padding, o.dilation, op);
   const auto O = static_cast<std::ptrdiff_t>(w.shape()[0]), K = static_cast<std::ptrdiff_t>(p.c * p.kh * p.kw);
-  // (O, K) @ (N, K, Ho Wo) -> (N, O, Ho Wo): one gemm per image.
-  Tensor y = matmul(reshape(w, {O, K}), im2col(x, p));
-  y = reshape(y, {static_cast<std::ptrdiff_t>(p.n), O, static_cast<std::ptrdiff_t>(p.ho), static_cast<std::ptrdiff_t>(p.wo)});
-  return b ? y + reshape(*b, {1, O, 1, 1}) : y;
+  // (O, K) @ (K, N Ho Wo) -> (O, N, Ho Wo): one gemm for the batch, then N and O trade places.
+  const auto N = static_cast<std::ptrdiff_t>(p.n), L = static_cast<std::ptrdiff_t>(p.ho * p.wo);
+  Tensor y = swap_leading(reshape(matmul(reshape(w, {O, K}), im2col(x, p)), {O, N, L}));
+  if (b) y = add_channel_bias(y, *b);
+  return reshape(y, {N, O, static_cast<std::ptrdiff_t>(p.ho), static_cast<std::ptrdiff_t>(p.wo)});
 }
 
 Conv2dOptions as_2d(const Conv1dOptions& o) { return {{1, o.stride}, {0, o.padding}, {1, o.dilation}}; }
@@ -132,8 +199,9 @@ Tensor conv1d_impl(const Tensor& x, const Tensor& w, const Tensor* b, const Conv
   return squeeze(y, 2);
 }
 
-// The windows of x as (N C, kh kw, Ho Wo): each channel is an image of one channel.
-Tensor windows(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o, const char* op, Patches& p) {
+// The pooling geometry: x (N, C, H, W) seen as N C images of one channel; returns that view of x.
+Tensor windows_geometry(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o, const char* op,
+                        Patches& p) {
   if (x.ndim() != 4) throw ShapeError(std::string("xgrad::") + op + ": needs x (N, C, H, W), got " + shape_str(x.shape()));
   const std::array<std::size_t, 2> stride{o.stride[0] ? o.stride[0] : window[0], o.stride[1] ? o.stride[1] : window[1]};
   const Shape xs = x.shape();
@@ -142,6 +210,12 @@ Tensor windows(const Tensor& x, std::array<std::size_t, 2> window, const PoolOpt
   p = patches(flat.shape(), window[0], window[1], stride, o.padding, {1, 1}, op);
   if (o.padding[0] * 2 > window[0] || o.padding[1] * 2 > window[1])
     throw ValueError(std::string("xgrad::") + op + ": padding must be at most half the window (as torch)");
+  return flat;
+}
+
+// The windows of x as (kh kw, N C Ho Wo).
+Tensor windows(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o, const char* op, Patches& p) {
+  const Tensor flat = windows_geometry(x, window, o, op, p);
   return im2col(flat, p);
 }
 
@@ -163,23 +237,36 @@ Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv1dOpt
 
 Tensor max_pool(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o) {
   Patches p{};
-  // Padding must lose every comparison: pad with -inf first, then take windows of the padded input.
-  const bool padded = o.padding[0] || o.padding[1];
-  const Tensor src = padded ? pad(x, {{0, 0}, {0, 0}, {o.padding[0], o.padding[0]}, {o.padding[1], o.padding[1]}},
-                                  -std::numeric_limits<double>::infinity())
-                            : x;
-  if (padded && x.ndim() == 4 && (o.padding[0] * 2 > window[0] || o.padding[1] * 2 > window[1]))
-    throw ValueError("xgrad::max_pool: padding must be at most half the window (as torch)");
-  PoolOptions unpadded = o;
-  unpadded.padding = {0, 0};
-  const Tensor cols = windows(src, window, unpadded, "max_pool", p);
-  return pooled(max(cols, {1}), x.shape(), p);
+  (void)windows_geometry(x, window, o, "max_pool", p);
+  // The flat index in x of each window's largest element (the first, as torch; the first NaN if any, as numpy's
+  // argmax); padding never wins. Then a take of those elements: a gather whose adjoint scatters each cotangent to
+  // its window's maximum, and whose own derivatives are those of take, to any order.
+  const double* v = x.value().data();
+  std::vector<std::ptrdiff_t> at;
+  at.reserve(p.n * p.ho * p.wo);
+  for (std::size_t img = 0; img < p.n; ++img)
+    for (std::size_t oy = 0; oy < p.ho; ++oy)
+      for (std::size_t ox = 0; ox < p.wo; ++ox) {
+        std::ptrdiff_t best = -1;
+        for (std::size_t i = 0; i < p.kh; ++i) {
+          const auto y = static_cast<std::ptrdiff_t>(oy * p.sh + i) - static_cast<std::ptrdiff_t>(p.ph);
+          if (y < 0 || y >= static_cast<std::ptrdiff_t>(p.h)) continue;
+          for (std::size_t j = 0; j < p.kw; ++j) {
+            const auto xx = static_cast<std::ptrdiff_t>(ox * p.sw + j) - static_cast<std::ptrdiff_t>(p.pw);
+            if (xx < 0 || xx >= static_cast<std::ptrdiff_t>(p.w)) continue;
+            const auto k = static_cast<std::ptrdiff_t>((img * p.h + static_cast<std::size_t>(y)) * p.w) + xx;
+            if (best < 0 || (!std::isnan(v[best]) && (std::isnan(v[k]) || v[k] > v[best]))) best = k;
+          }
+        }
+        at.push_back(best);
+      }
+  return pooled(take(reshape(x, {-1}), at), x.shape(), p);
 }
 
 Tensor avg_pool(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o) {
   Patches p{};
   const Tensor cols = windows(x, window, o, "avg_pool", p);
-  return pooled(mean(cols, {1}), x.shape(), p);
+  return pooled(mean(cols, {0}), x.shape(), p);
 }
 
 }  // namespace xgrad

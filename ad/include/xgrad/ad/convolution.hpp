@@ -33,7 +33,8 @@ struct PoolOptions {
   std::array<std::size_t, 2> stride{0, 0}, padding{0, 0};
 };
 /// torch.nn.functional.max_pool2d over the last two axes of x (N, C, H, W): the largest element of each window;
-/// padding counts as -infinity. Tied maxima share the cotangent equally (as max).
+/// padding never wins. The cotangent goes to the first largest element of each window (as torch; the first NaN if
+/// any), so tied maxima do not share it (unlike max).
 Tensor max_pool(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& options = {});
 /// torch.nn.functional.avg_pool2d (count_include_pad = True): the mean of each window, padding counting as zeros.
 Tensor avg_pool(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& options = {});
