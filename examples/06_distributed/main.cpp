@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
     std::printf("part 3: MNIST MLP 784-128-10 on %d rank(s), global batch %zu = %d x %zu, %d epochs\n", ranks,
                 mnist_batch, ranks, mnist_batch / std::size_t(ranks), mnist_epochs);
   const double mnist_seconds = train_data_parallel(wide, M_all, MY_all, mnist_order, mnist_train, mnist_batch,
-                                                   mnist_epochs, 1, 1e-3, M_test, mlabels_test, world);
+                                                   mnist_epochs, 1, 3e-3, M_test, mlabels_test, world);
   const double mnist_acc = accuracy(wide, M_test, mlabels_test);
   const bool wide_equal = same_everywhere(wide, world);
   if (root)
