@@ -136,6 +136,15 @@ inline Tensor apply(const Node& n, const std::vector<Tensor>& in) {
     case Op::repeat: return repeat(x, static_cast<std::size_t>(n.start), n.axis);
     case Op::triu: return triu(x, n.start);
     case Op::tril: return tril(x, n.start);
+    case Op::sort: return sort(x, n.axis);
+    case Op::diagonal:
+      return diagonal(x, n.start, static_cast<std::ptrdiff_t>(n.perm[0]), static_cast<std::ptrdiff_t>(n.perm[1]));
+    case Op::pad: {
+      std::vector<std::pair<std::size_t, std::size_t>> widths;
+      for (std::size_t d = 0; d + 1 < n.perm.size(); d += 2) widths.emplace_back(n.perm[d], n.perm[d + 1]);
+      return pad(x, widths, c);
+    }
+    case Op::tile: return tile(x, n.perm);
   }
   throw std::logic_error("fuzz::apply: unknown op");
 }

@@ -431,6 +431,29 @@ inline int Generator::build(Op op) {
       if (op == Op::repeat) n.start = pick(3);
       return push(std::move(n));
     }
+    case Op::sort: {
+      const int x = nd_operand();
+      return x < 0 ? -1 : push({.op = op, .args = {x}, .axis = random_axis(node(x).shape.size())});
+    }
+    case Op::diagonal: {
+      int x = any();
+      if (x >= 0 && node(x).shape.size() < 2) x = fit(x, {extent(), extent()});
+      if (x < 0) return -1;
+      const auto nd = static_cast<int>(node(x).shape.size());
+      const auto a1 = static_cast<std::size_t>(pick(nd));
+      const auto a2 = static_cast<std::size_t>((static_cast<int>(a1) + 1 + pick(nd - 1)) % nd);
+      return push({.op = op, .args = {x}, .perm = {a1, a2}, .start = pick(5) - 2});
+    }
+    case Op::pad: case Op::tile: {
+      const int x = any();
+      if (x < 0) return -1;
+      Node n{.op = op, .args = {x}, .scalar = uniform(-1, 1)};
+      for (std::size_t d = 0; d < node(x).shape.size(); ++d) {
+        if (op == Op::pad) n.perm.push_back(static_cast<std::size_t>(pick(3)));
+        n.perm.push_back(static_cast<std::size_t>(op == Op::pad ? pick(3) : 1 + pick(2)));
+      }
+      return push(std::move(n));
+    }
     case Op::triu: case Op::tril: {
       int x = any();
       if (x < 0) return -1;

@@ -29,7 +29,8 @@ namespace xgrad::fuzz {
   X(arcsin, 1) X(arccos, 1) X(arctan, 1) X(sinh, 1) X(cosh, 1) X(arcsinh, 1) X(arctanh, 1) X(erf, 1) X(erfc, 1)   \
   X(log2, 1) X(log10, 1) X(exp2, 1) X(reciprocal, 1) X(rsqrt, 1) X(silu, 1) X(log_sigmoid, 1) X(gelu, 1)         \
   X(arctan2, 2) X(hypot, 2) X(logaddexp, 2)                                                                      \
-  X(cumsum, 1) X(cumprod, 1) X(flip, 1) X(roll, 1) X(repeat, 1) X(triu, 1) X(tril, 1)
+  X(cumsum, 1) X(cumprod, 1) X(flip, 1) X(roll, 1) X(repeat, 1) X(triu, 1) X(tril, 1) X(sort, 1) X(diagonal, 1)  \
+  X(pad, 1) X(tile, 1)
 
 enum class Op {
 #define XGRAD_FUZZ_ENUM(name, arity) name,
@@ -124,7 +125,10 @@ inline std::string dump(const Graph& g) {
         break;
       case Op::take_flat: attr("indices " + list(n.indices)); break;
       case Op::take: attr("indices " + list(n.indices) + ", axis " + std::to_string(n.axis)); break;
-      case Op::cumsum: case Op::cumprod: case Op::flip: attr("axis " + std::to_string(n.axis)); break;
+      case Op::cumsum: case Op::cumprod: case Op::flip: case Op::sort: attr("axis " + std::to_string(n.axis)); break;
+      case Op::diagonal: attr("offset " + std::to_string(n.start) + ", axes " + list(n.perm)); break;
+      case Op::pad: attr("widths " + list(n.perm) + ", c " + detail::number(n.scalar)); break;
+      case Op::tile: attr("reps " + list(n.perm)); break;
       case Op::roll: attr("shift " + std::to_string(n.start) + ", axis " + std::to_string(n.axis)); break;
       case Op::repeat: attr("repeats " + std::to_string(n.start) + ", axis " + std::to_string(n.axis)); break;
       case Op::triu: case Op::tril: attr("k " + std::to_string(n.start)); break;

@@ -543,6 +543,61 @@ inline Ref apply(const Node& n, const std::vector<const Ref*>& in, Branches* br)
           for (std::ptrdiff_t r = 0; r < n.start; ++r) at.push_back(j);
       return take(*x, a, at);
     }
+    case Op::sort:  // ties are kinks: record the gaps between neighbours
+      return along(*x, axis_of(n.axis, x->shape.size()), [&](std::vector<Real> line) {
+        std::stable_sort(line.begin(), line.end(),
+                         [](Real a, Real b) { return !std::isnan(a) && (std::isnan(b) || a < b); });  // NaN last
+        for (std::size_t j = 1; j < line.size(); ++j) record(line[j] - line[j - 1], line[j]);
+        return line;
+      });
+    case Op::diagonal: {
+      const std::size_t a1 = n.perm[0], a2 = n.perm[1];
+      const auto rows = static_cast<std::ptrdiff_t>(x->shape[a1]), cols = static_cast<std::ptrdiff_t>(x->shape[a2]);
+      Shape s;
+      for (std::size_t d = 0; d < x->shape.size(); ++d)
+        if (d != a1 && d != a2) s.push_back(x->shape[d]);
+      std::vector<std::pair<std::size_t, std::size_t>> at;  // (row, column) of each diagonal element
+      for (std::ptrdiff_t r = std::max<std::ptrdiff_t>(-n.start, 0), c2 = std::max<std::ptrdiff_t>(n.start, 0);
+           r < rows && c2 < cols; ++r, ++c2)
+        at.emplace_back(static_cast<std::size_t>(r), static_cast<std::size_t>(c2));
+      s.push_back(at.size());
+      Ref out = zeros(s);
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        const auto idx = unravel(i, s);
+        std::vector<std::size_t> src;
+        std::size_t k = 0;
+        for (std::size_t d = 0; d < x->shape.size(); ++d)
+          src.push_back(d == a1 ? at[idx.back()].first : d == a2 ? at[idx.back()].second : idx[k++]);
+        out.v[i] = x->v[ravel(src, x->shape)];
+      }
+      return out;
+    }
+    case Op::pad: {
+      Shape s = x->shape;
+      for (std::size_t d = 0; d < s.size(); ++d) s[d] += n.perm[2 * d] + n.perm[2 * d + 1];
+      Ref out = zeros(s);
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        auto idx = unravel(i, s);
+        bool inside = true;
+        for (std::size_t d = 0; d < s.size(); ++d) {
+          inside = inside && idx[d] >= n.perm[2 * d] && idx[d] < n.perm[2 * d] + x->shape[d];
+          idx[d] -= std::min(idx[d], n.perm[2 * d]);
+        }
+        out.v[i] = inside ? x->v[ravel(idx, x->shape)] : c;
+      }
+      return out;
+    }
+    case Op::tile: {  // reps as long as x's axes (the generator makes them so)
+      Shape s = x->shape;
+      for (std::size_t d = 0; d < s.size(); ++d) s[d] *= n.perm[d];
+      Ref out = zeros(s);
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        auto idx = unravel(i, s);
+        for (std::size_t d = 0; d < s.size(); ++d) idx[d] %= x->shape[d];
+        out.v[i] = x->v[ravel(idx, x->shape)];
+      }
+      return out;
+    }
     case Op::triu: case Op::tril: {
       Ref out = *x;
       const std::size_t rows = x->shape[x->shape.size() - 2], cols = x->shape.back();
