@@ -132,23 +132,24 @@ Tensor channel_sum(const Tensor& g) {
   });
 }
 
-// (N, O, L) + b[o], in one pass: numpy broadcasting of (O, 1) would take the general, strided path.
-Tensor add_channel_bias(const Tensor& y, const Tensor& b) {
+// (O, N, L) -> (N, O, L) with b[o] added, in one pass (numpy broadcasting of (1, O, 1, 1) would take the strided
+// path, and a separate swap one more pass). Adjoints: swap_leading of the cotangent, and its channel sums.
+Tensor to_nchw(const Tensor& y, const Tensor& b) {
   const Shape s = y.shape();
-  const std::size_t n = s[0], o = s[1], l = s[2];
+  const std::size_t o = s[0], n = s[1], l = s[2];
   auto out = ad::cache::take(Array::shape_type{n, o, l});
-  std::copy(y.value().begin(), y.value().end(), out->begin());
-  double* dst = out->data();
+  const double* src = y.value().data();
   const double* bias = b.value().data();
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t c = 0; c < o; ++c) {
-      double* row = dst + (i * o + c) * l;
-      for (std::size_t k = 0; k < l; ++k) row[k] += bias[c];
+  double* dst = out->data();
+  for (std::size_t c = 0; c < o; ++c)
+    for (std::size_t i = 0; i < n; ++i) {
+      const double* from = src + (c * n + i) * l;
+      double* to = dst + (i * o + c) * l;
+      for (std::size_t k = 0; k < l; ++k) to[k] = from[k] + bias[c];
     }
-  return make("add_channel_bias", std::move(out), {y, b}, [](const Node& nd, const Tensor& g, Grads& d) {
-    if (d.needs(0)) d(0, g);
+  return make("to_nchw", std::move(out), {y, b}, [](const Node&, const Tensor& g, Grads& d) {
+    if (d.needs(0)) d(0, swap_leading(g));
     if (d.needs(1)) d(1, channel_sum(g));
-    (void)nd;
   });
 }
 
@@ -184,8 +185,8 @@ Tensor conv2d_impl(const Tensor& x, const Tensor& w, const Tensor* b, const Conv
   const auto O = static_cast<std::ptrdiff_t>(w.shape()[0]), K = static_cast<std::ptrdiff_t>(p.c * p.kh * p.kw);
   // (O, K) @ (K, N Ho Wo) -> (O, N, Ho Wo): one gemm for the batch, then N and O trade places.
   const auto N = static_cast<std::ptrdiff_t>(p.n), L = static_cast<std::ptrdiff_t>(p.ho * p.wo);
-  Tensor y = swap_leading(reshape(matmul(reshape(w, {O, K}), im2col(x, p)), {O, N, L}));
-  if (b) y = add_channel_bias(y, *b);
+  const Tensor gemm = reshape(matmul(reshape(w, {O, K}), im2col(x, p)), {O, N, L});
+  const Tensor y = b ? to_nchw(gemm, *b) : swap_leading(gemm);
   return reshape(y, {N, O, static_cast<std::ptrdiff_t>(p.ho), static_cast<std::ptrdiff_t>(p.wo)});
 }
 
