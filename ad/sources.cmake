@@ -1,6 +1,6 @@
 # xgrad::ad — Tensor, the tape, the op library with backward rules, transforms.
 xgrad_module(ad
-  SOURCES ad/src/tape.cpp ad/src/tensor.cpp ad/src/elementwise.cpp ad/src/reduction.cpp ad/src/manipulation.cpp ad/src/linalg.cpp ad/src/einsum.cpp ad/src/convolution.cpp ad/src/losses.cpp ad/src/recurrent.cpp ad/src/sorting.cpp ad/src/value_cache.cpp ad/src/vmath.cpp
+  SOURCES ad/src/tape.cpp ad/src/tensor.cpp ad/src/elementwise.cpp ad/src/reduction.cpp ad/src/manipulation.cpp ad/src/linalg.cpp ad/src/einsum.cpp ad/src/convolution.cpp ad/src/losses.cpp ad/src/recurrent.cpp ad/src/sorting.cpp ad/src/check_grads.cpp ad/src/value_cache.cpp ad/src/vmath.cpp
   DEPS xgrad::core xtensor-blas BLAS::BLAS LAPACK::LAPACK)
 
 # exp and tanh through glibc's vector math library when it links (x86-64 glibc >= 2.35; Debian 12 has 2.36).

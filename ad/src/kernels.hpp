@@ -20,6 +20,26 @@ inline bool same_shape(const Array& a, const Array& b) {
   return true;
 }
 
+// A shape seen as lines along `axis`: (outer, n, inner), element k of line (a, b) at index (a n + k) inner + b.
+struct Lines {
+  std::size_t outer = 1, n = 1, inner = 1;
+  std::size_t at(std::size_t a, std::size_t k, std::size_t b) const { return (a * n + k) * inner + b; }
+};
+inline Lines lines_along(const Shape& s, std::size_t axis) {
+  Lines l;
+  l.n = s[axis];
+  for (std::size_t d = axis + 1; d < s.size(); ++d) l.inner *= s[d];
+  for (std::size_t d = 0; d < axis; ++d) l.outer *= s[d];
+  return l;
+}
+// The shape with `axis` removed (a reduction's result).
+inline Shape without_axis(const Shape& s, std::size_t axis) {
+  Shape r;
+  for (std::size_t d = 0; d < s.size(); ++d)
+    if (d != axis) r.push_back(s[d]);
+  return r;
+}
+
 template <class F>
 Array unary(const Array& a, F f) {
   Array r = Array::from_shape(a.shape());

@@ -232,6 +232,15 @@ std::vector<double> col_major(const Array& a) {  // row-major (r, c) -> column-m
   return out;
 }
 
+// The inverse of col_major: a column-major (shape[0], shape[1] or 1) buffer back into a row-major array.
+Array row_major(const std::vector<double>& x, const Shape& shape) {
+  Array v = Array::from_shape(shape);
+  const std::size_t r = shape[0], c = shape.size() > 1 ? shape[1] : 1;
+  for (std::size_t i = 0; i < r; ++i)
+    for (std::size_t j = 0; j < c; ++j) v.data()[i * c + j] = x[j * r + i];
+  return v;
+}
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -301,9 +310,7 @@ Tensor solve(const Tensor& A, const Tensor& b) {
   int info = 0;
   if (n > 0 && k > 0) dgesv_(&n, &k, a.data(), &n, piv.data(), x.data(), &n, &info);
   if (info > 0) throw ValueError("xgrad::solve: the matrix of shape " + shape_str(A.shape()) + " is singular");
-  Array v = Array::from_shape(b.shape());
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < k; ++j) v.data()[i * k + j] = x[static_cast<std::size_t>(j * n + i)];
+  Array v = row_major(x, b.shape());
   return make("solve", std::move(v), {A, b}, [](const Node& nd, const Tensor& g, Grads& d) {
     const Tensor u = solve(transpose(nd.in(0)), g);
     if (d.needs(0)) d(0, nd.out().ndim() == 1 ? -outer(u, nd.out()) : -matmul(u, transpose(nd.out())));
@@ -383,9 +390,7 @@ Tensor solve_triangular(const Tensor& A, const Tensor& b, bool lower) {
   if (info > 0)
     throw ValueError("xgrad::solve_triangular: the triangular matrix of shape " + shape_str(A.shape()) +
                      " has a zero at diagonal position " + std::to_string(info - 1));
-  Array v = Array::from_shape(b.shape());
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < k; ++j) v.data()[i * k + j] = x[static_cast<std::size_t>(j * n + i)];
+  Array v = row_major(x, b.shape());
   return make("solve_triangular", std::move(v), {A, b},
               [](const Node& nd, const Tensor& g, Grads& d) {
                 const bool low = nd.ints()[0] != 0;
@@ -544,15 +549,14 @@ Tensor svd_node(const Tensor& A) {
     const Tensor Srow = reshape(S, {1, k}), Scol = reshape(S, {k, 1});
     Tensor inner = (F * (UtgU - transpose(UtgU))) * Srow + diag(gS) + Scol * (F * (VtgV - transpose(VtgV)));
     Tensor gA = matmul(matmul(U, inner), Vh);
-    // The parts of gU and gV outside the spans of U and V (zero when A is square).
-    const Tensor inv_s = reshape(reciprocal(S), {1, k});
+    // The parts of gU and gV outside the spans of U and V (none when A is square: no 1/S then).
     if (m > k) {
       const Tensor outside = gU - matmul(U, UtgU);
-      gA = gA + matmul(outside * inv_s, Vh);
+      gA = gA + matmul(outside * reshape(reciprocal(S), {1, k}), Vh);
     }
     if (n > k) {
       const Tensor outside = gV - matmul(V, VtgV);
-      gA = gA + matmul(U * inv_s, transpose(outside));
+      gA = gA + matmul(U * reshape(reciprocal(S), {1, k}), transpose(outside));
     }
     d(0, gA);
   });

@@ -291,17 +291,13 @@ namespace {
 // Cumulative sum along `axis` (reverse: from the end). Each direction's adjoint is the other direction.
 Array cumulative(const Array& x, std::size_t axis, bool reverse) {
   Array out = x;
-  const Shape s = shape_of(x);
-  std::size_t inner = 1, outer = 1;
-  for (std::size_t d = axis + 1; d < s.size(); ++d) inner *= s[d];
-  for (std::size_t d = 0; d < axis; ++d) outer *= s[d];
-  const std::size_t n = s[axis];
+  const auto l = kernels::lines_along(shape_of(x), axis);
   double* o = out.data();
-  for (std::size_t a = 0; a < outer; ++a)
-    for (std::size_t b = 0; b < inner; ++b) {
+  for (std::size_t a = 0; a < l.outer; ++a)
+    for (std::size_t b = 0; b < l.inner; ++b) {
       double acc = 0.0;
-      for (std::size_t k = 0; k < n; ++k) {
-        const std::size_t i = (a * n + (reverse ? n - 1 - k : k)) * inner + b;
+      for (std::size_t k = 0; k < l.n; ++k) {
+        const std::size_t i = l.at(a, reverse ? l.n - 1 - k : k, b);
         acc += o[i];
         o[i] = acc;
       }
@@ -318,25 +314,19 @@ Tensor cumsum_op(const Tensor& x, std::size_t axis, bool reverse) {
 Array arg_extremum(const Tensor& x, std::ptrdiff_t axis, bool largest, const char* op) {
   if (x.size() == 0) throw ValueError(std::string("xgrad::") + op + ": an empty array of shape " + shape_str(x.shape()));
   const std::size_t ax = normalize_axis(axis, x.ndim(), op);
-  const Shape s = x.shape();
-  std::size_t inner = 1, outer = 1;
-  for (std::size_t d = ax + 1; d < s.size(); ++d) inner *= s[d];
-  for (std::size_t d = 0; d < ax; ++d) outer *= s[d];
-  Shape rs;
-  for (std::size_t d = 0; d < s.size(); ++d)
-    if (d != ax) rs.push_back(s[d]);
-  Array out = Array::from_shape(rs);
+  const auto l = kernels::lines_along(x.shape(), ax);
+  Array out = Array::from_shape(kernels::without_axis(x.shape(), ax));
   const double* v = x.value().data();
-  for (std::size_t a = 0; a < outer; ++a)
-    for (std::size_t b = 0; b < inner; ++b) {
+  for (std::size_t a = 0; a < l.outer; ++a)
+    for (std::size_t b = 0; b < l.inner; ++b) {
       std::size_t best = 0;
-      double bv = v[a * s[ax] * inner + b];
-      for (std::size_t k = 1; k < s[ax]; ++k) {
-        const double c = v[(a * s[ax] + k) * inner + b];
+      double bv = v[l.at(a, 0, b)];
+      for (std::size_t k = 1; k < l.n; ++k) {
+        const double c = v[l.at(a, k, b)];
         if (std::isnan(bv)) break;  // numpy: the first NaN wins
         if (std::isnan(c) || (largest ? c > bv : c < bv)) best = k, bv = c;
       }
-      out.data()[a * inner + b] = double(best);
+      out.data()[a * l.inner + b] = double(best);
     }
   return out;
 }
@@ -364,20 +354,14 @@ Tensor cumprod(const Tensor& x, std::ptrdiff_t axis) {
 namespace {
 // 1.0 where any (every) element along `axis` of `v` is nonzero.
 Array truth_along(const Tensor& x, std::size_t axis, bool every) {
-  const Shape s = x.shape();
-  std::size_t inner = 1, outer = 1;
-  for (std::size_t d = axis + 1; d < s.size(); ++d) inner *= s[d];
-  for (std::size_t d = 0; d < axis; ++d) outer *= s[d];
-  Shape rs;
-  for (std::size_t d = 0; d < s.size(); ++d)
-    if (d != axis) rs.push_back(s[d]);
-  Array out = Array::from_shape(rs);
+  const auto l = kernels::lines_along(x.shape(), axis);
+  Array out = Array::from_shape(kernels::without_axis(x.shape(), axis));
   const double* v = x.value().data();
-  for (std::size_t a = 0; a < outer; ++a)
-    for (std::size_t b = 0; b < inner; ++b) {
+  for (std::size_t a = 0; a < l.outer; ++a)
+    for (std::size_t b = 0; b < l.inner; ++b) {
       bool r = every;
-      for (std::size_t k = 0; k < s[axis] && r == every; ++k) r = v[(a * s[axis] + k) * inner + b] != 0.0;  // NaN != 0
-      out.data()[a * inner + b] = r ? 1.0 : 0.0;
+      for (std::size_t k = 0; k < l.n && r == every; ++k) r = v[l.at(a, k, b)] != 0.0;  // NaN != 0
+      out.data()[a * l.inner + b] = r ? 1.0 : 0.0;
     }
   return out;
 }

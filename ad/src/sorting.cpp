@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels.hpp"
 #include "xgrad/ad/manipulation.hpp"
 #include "xgrad/core/error.hpp"
 
@@ -16,18 +17,16 @@ namespace {
 // The permutation that sorts each line of x along `axis` (stable; NaN last), or the first k of the descending one.
 Array sorting_indices(const Tensor& x, std::size_t axis, bool descending, std::size_t k) {
   const Shape s = x.shape();
-  std::size_t inner = 1, outer = 1;
-  for (std::size_t d = axis + 1; d < s.size(); ++d) inner *= s[d];
-  for (std::size_t d = 0; d < axis; ++d) outer *= s[d];
-  const std::size_t n = s[axis];
+  const auto l = kernels::lines_along(s, axis);
+  const std::size_t n = l.n, inner = l.inner;
   Shape rs = s;
   rs[axis] = k;
   Array out = Array::from_shape(rs);
   const double* v = x.value().data();
   std::vector<std::size_t> perm(n);
-  for (std::size_t a = 0; a < outer; ++a)
+  for (std::size_t a = 0; a < l.outer; ++a)
     for (std::size_t b = 0; b < inner; ++b) {
-      auto at = [&](std::size_t i) { return v[(a * n + i) * inner + b]; };
+      auto at = [&](std::size_t i) { return v[l.at(a, i, b)]; };
       // Ascending: numbers in order, then NaN. Descending: NaN first (it is "largest" in numpy's order), then
       // numbers from the largest; equal keys keep index order either way.
       auto before = [&](std::size_t i, std::size_t j) {

@@ -12,9 +12,11 @@
 // accurate to O(h^4). The error of a pair (a = AD, b = difference) is |a - b| / max(1, |b|).
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "xgrad/ad/transforms.hpp"
 
@@ -75,84 +77,30 @@ T unravel_tensors(const Tensor& theta, const T& like) {
       like);
 }
 
-inline double fd_error(double a, double b) { return std::abs(a - b) / std::max(1.0, std::abs(b)); }
+}  // namespace detail
 
+namespace detail {
+// The checks themselves, on the raveled arguments: vecf maps the flat parameters to f's output, where(i) names flat
+// coordinate i. Compiled once in the library: each call site of check_grads instantiates only the ravel around it.
+GradCheck check_grads_flat(const std::function<Tensor(const Tensor&)>& vecf, const Array& theta0,
+                           const std::function<std::string(std::size_t)>& where, int order, const GradCheckOptions& opt);
 }  // namespace detail
 
 /// Check first (order 1) or first and second (order 2) derivatives of f at args (a std::tuple of its arguments).
 template <class F, class... Args>
 GradCheck check_grads(F f, const std::tuple<Args...>& args, int order = 2, GradCheckOptions opt = {}) {
-  const auto [theta0, unravel] = tree::ravel(args);
-  (void)unravel;
+  const Array theta0 = tree::ravel(args).first;
   const auto names = tree::paths(args);
   std::vector<std::size_t> leaf_of, elem_of;
-  {
-    std::size_t li = 0;
-    tree::for_each([&](const auto& leaf) {
-      for (std::size_t e = 0; e < tree::leaf_value(leaf).size(); ++e) leaf_of.push_back(li), elem_of.push_back(e);
-      ++li;
-    }, args);
-  }
-  const std::size_t n = theta0.size();
-  GradCheck r;
-
-  // The vector function F(theta) and its weighted scalar s(theta).
-  auto vecf = [&](const Tensor& theta) { return std::apply(f, detail::unravel_tensors(theta, args)); };
-  const Tensor y0 = vecf(Tensor(theta0));
-  const Tensor w(detail::weights(y0.shape(), 7));
-  auto s = [&](const Tensor& theta) { return sum(vecf(theta) * w); };
-  auto sval = [&](const Array& th) {
-    ++r.evaluations;
-    return s(Tensor(th)).item();
-  };
-  auto record = [&](double a, double b, const std::string& mode, std::size_t i, double tol) {
-    const double e = detail::fd_error(a, b);
-    if (!(e <= r.worst) || std::isnan(e)) {
-      r.worst = std::isnan(e) ? INFINITY : e;
-      r.ad_value = a;
-      r.fd_value = b;
-      r.where = i == SIZE_MAX ? mode : mode + ", argument " + names[leaf_of[i]] + " element " + std::to_string(elem_of[i]);
-    }
-    if (!(e <= tol)) r.ok = false;
-  };
-  auto stencil = [&](auto&& fun, const Array& dir, double h) {
-    auto at = [&](double t) { return fun(Array(theta0 + t * dir)); };
-    return (at(-2 * h) - 8 * at(-h) + 8 * at(h) - at(2 * h)) / (12 * h);
-  };
-  auto h_of = [&](std::size_t i) { return opt.step * std::max(1.0, std::abs(theta0.data()[i])); };
-  auto unit = [&](std::size_t i) {
-    Array e = xt::zeros<double>({n});
-    e.data()[i] = 1.0;
-    return e;
-  };
-
-  if (order >= 1) {
-    const Tensor g = grad(s)(Tensor(theta0));
-    for (std::size_t i = 0; i < n; ++i)
-      record(g.value().data()[i], stencil(sval, unit(i), h_of(i)), "order 1 (reverse)", i, opt.tol1);
-    for (int k = 0; k < opt.directions && n > 0; ++k) {
-      const Array v = detail::weights({n}, 100 + static_cast<std::uint64_t>(k));
-      const Tensor ydot = jvp(s, Tensor(theta0), Tensor(v)).second;
-      record(ydot.item(), stencil(sval, v, opt.step), "order 1 (forward, direction " + std::to_string(k) + ")", SIZE_MAX,
-             opt.tol1);
-    }
-  }
-  if (order >= 2) {
-    for (std::size_t i = 0; i < n; ++i) {
-      const Tensor hv = hvp(s, Tensor(theta0), Tensor(unit(i)));
-      // Column i of the Hessian by differences of the gradient.
-      Array col = xt::zeros<double>({n});
-      const double h = h_of(i);
-      const double c[4] = {1.0, -8.0, 8.0, -1.0}, t[4] = {-2 * h, -h, h, 2 * h};
-      for (int q = 0; q < 4; ++q) {
-        ++r.evaluations;
-        col += c[q] * grad(s)(Tensor(Array(theta0 + t[q] * unit(i)))).value();
-      }
-      col /= 12 * h;
-      for (std::size_t j = 0; j < n; ++j) record(hv.value().data()[j], col.data()[j], "order 2 (hvp column " + std::to_string(i) + ")", j, opt.tol2);
-    }
-  }
-  return r;
+  std::size_t li = 0;
+  tree::for_each([&](const auto& leaf) {
+    for (std::size_t e = 0; e < tree::leaf_value(leaf).size(); ++e) leaf_of.push_back(li), elem_of.push_back(e);
+    ++li;
+  }, args);
+  return detail::check_grads_flat(
+      [&](const Tensor& theta) -> Tensor { return std::apply(f, detail::unravel_tensors(theta, args)); }, theta0,
+      [&](std::size_t i) { return "argument " + names[leaf_of[i]] + " element " + std::to_string(elem_of[i]); },
+      order, opt);
 }
 
 /// check_grads for a function of one Tensor.
