@@ -99,24 +99,26 @@ Tensor col2im(const Tensor& cols, const Patches& p) {
               {.ints = p.ints()});
 }
 
-// (A, B, L) -> (B, A, L), contiguous runs of L copied: a convolution's (O, N, Ho Wo) gemm result to NCHW, and
-// back in the backward pass (it is its own adjoint).
-Tensor swap_leading(const Tensor& y) {
-  const Shape s = y.shape();
-  const std::size_t a = s[0], b = s[1], l = s[2];
-  auto out = ad::cache::take(Array::shape_type{b, a, l});
+// y's values seen as (a, b, l) -> (b, a, l), contiguous runs of l copied, in the given shape: a convolution's gemm
+// result (O, N Ho Wo) to (N, O, Ho, Wo) without a reshape's copy, and back in the backward pass (the swap the other
+// way is its adjoint).
+Tensor swap_leading(const Tensor& y, std::size_t a, std::size_t b, std::size_t l, const Shape& shape) {
+  auto out = ad::cache::take(Array::shape_type(shape.begin(), shape.end()));
   const double* src = y.value().data();
   double* dst = out->data();
   for (std::size_t i = 0; i < a; ++i)
     for (std::size_t j = 0; j < b; ++j) std::copy(src + (i * b + j) * l, src + (i * b + j + 1) * l, dst + (j * a + i) * l);
   return make("swap_leading", std::move(out), {y},
-              [](const Node&, const Tensor& g, Grads& d) { d(0, swap_leading(g)); });
+              [](const Node& nd, const Tensor& g, Grads& d) {
+                const auto& i = nd.ints();
+                d(0, swap_leading(g, static_cast<std::size_t>(i[1]), static_cast<std::size_t>(i[0]),
+                                  static_cast<std::size_t>(i[2]), nd.in(0).shape()));
+              },
+              {.ints = {static_cast<std::ptrdiff_t>(a), static_cast<std::ptrdiff_t>(b), static_cast<std::ptrdiff_t>(l)}});
 }
 
-// The sum of (N, O, L) over N and L, in one pass (a bias's gradient); its adjoint broadcasts back.
-Tensor channel_sum(const Tensor& g) {
-  const Shape s = g.shape();
-  const std::size_t n = s[0], o = s[1], l = s[2];
+// The sum of g, seen as (N, O, L), over N and L, in one pass (a bias's gradient); its adjoint broadcasts back.
+Tensor channel_sum(const Tensor& g, std::size_t n, std::size_t o, std::size_t l) {
   Array out = xt::zeros<double>({o});
   const double* src = g.value().data();
   for (std::size_t i = 0; i < n; ++i)
@@ -128,16 +130,18 @@ Tensor channel_sum(const Tensor& g) {
     }
   return make("channel_sum", std::move(out), {g}, [](const Node& nd, const Tensor& gb, Grads& d) {
     const Shape in = nd.in(0).shape();
-    d(0, broadcast_to(reshape(gb, {1, static_cast<std::ptrdiff_t>(in[1]), 1}), in));
+    std::vector<std::ptrdiff_t> one_channel(in.size(), 1);
+    one_channel[1] = static_cast<std::ptrdiff_t>(in[1]);
+    d(0, broadcast_to(reshape(gb, one_channel), in));
   });
 }
 
-// (O, N, L) -> (N, O, L) with b[o] added, in one pass (numpy broadcasting of (1, O, 1, 1) would take the strided
-// path, and a separate swap one more pass). Adjoints: swap_leading of the cotangent, and its channel sums.
-Tensor to_nchw(const Tensor& y, const Tensor& b) {
-  const Shape s = y.shape();
-  const std::size_t o = s[0], n = s[1], l = s[2];
-  auto out = ad::cache::take(Array::shape_type{n, o, l});
+// y's values seen as (O, N, L) -> (N, O, L) in the given shape, with b[o] added, in one pass (numpy broadcasting of
+// (1, O, 1, 1) would take the strided path, and a separate swap one more pass). Adjoints: the swap back of the
+// cotangent, and its channel sums.
+Tensor to_nchw(const Tensor& y, const Tensor& b, std::size_t n, std::size_t l, const Shape& shape) {
+  const std::size_t o = b.size();
+  auto out = ad::cache::take(Array::shape_type(shape.begin(), shape.end()));
   const double* src = y.value().data();
   const double* bias = b.value().data();
   double* dst = out->data();
@@ -147,10 +151,42 @@ Tensor to_nchw(const Tensor& y, const Tensor& b) {
       double* to = dst + (i * o + c) * l;
       for (std::size_t k = 0; k < l; ++k) to[k] = from[k] + bias[c];
     }
-  return make("to_nchw", std::move(out), {y, b}, [](const Node&, const Tensor& g, Grads& d) {
-    if (d.needs(0)) d(0, swap_leading(g));
-    if (d.needs(1)) d(1, channel_sum(g));
-  });
+  return make("to_nchw", std::move(out), {y, b},
+              [](const Node& nd, const Tensor& g, Grads& d) {
+                const auto n = static_cast<std::size_t>(nd.ints()[0]), l = static_cast<std::size_t>(nd.ints()[1]);
+                const std::size_t o = nd.in(1).size();
+                if (d.needs(0)) d(0, swap_leading(g, n, o, l, nd.in(0).shape()));
+                if (d.needs(1)) d(1, channel_sum(g, n, o, l));
+              },
+              {.ints = {static_cast<std::ptrdiff_t>(n), static_cast<std::ptrdiff_t>(l)}});
+}
+
+// Gather and scatter over flat indices into x, each the other's adjoint: max pooling's selection of each window's
+// maximum without a reshape of x. The indices are shared between the nodes, not copied.
+using Indices = std::vector<std::size_t>;
+Tensor scatter_flat(const Tensor& g, std::shared_ptr<const Indices> at, const Shape& shape);
+
+Tensor gather_flat(const Tensor& x, std::shared_ptr<const Indices> at, const Shape& shape) {
+  Array out = Array::from_shape(shape);
+  const double* v = x.value().data();
+  for (std::size_t i = 0; i < at->size(); ++i) out.data()[i] = v[(*at)[i]];
+  return make("gather_flat", std::move(out), {x},
+              [](const Node& nd, const Tensor& g, Grads& d) {
+                d(0, scatter_flat(g, std::static_pointer_cast<const Indices>(nd.extra.data), nd.in(0).shape()));
+              },
+              {.data = std::move(at)});
+}
+
+Tensor scatter_flat(const Tensor& g, std::shared_ptr<const Indices> at, const Shape& shape) {
+  auto out = zeros_from_cache(shape);
+  const double* v = g.value().data();
+  double* dst = out->data();
+  for (std::size_t i = 0; i < at->size(); ++i) dst[(*at)[i]] += v[i];
+  return make("scatter_flat", std::move(out), {g},
+              [](const Node& nd, const Tensor& gx, Grads& d) {
+                d(0, gather_flat(gx, std::static_pointer_cast<const Indices>(nd.extra.data), nd.in(0).shape()));
+              },
+              {.data = std::move(at)});
 }
 
 std::size_t out_extent(std::size_t in, std::size_t k, std::size_t s, std::size_t pad, std::size_t dil, const char* op,
@@ -184,10 +220,10 @@ Tensor conv2d_impl(const Tensor& x, const Tensor& w, const Tensor* b, const Conv
   const Patches p = patches(x.shape(), w.shape()[2], w.shape()[3], o.stride, o.padding, o.dilation, op);
   const auto O = static_cast<std::ptrdiff_t>(w.shape()[0]), K = static_cast<std::ptrdiff_t>(p.c * p.kh * p.kw);
   // (O, K) @ (K, N Ho Wo) -> (O, N, Ho Wo): one gemm for the batch, then N and O trade places.
-  const auto N = static_cast<std::ptrdiff_t>(p.n), L = static_cast<std::ptrdiff_t>(p.ho * p.wo);
-  const Tensor gemm = reshape(matmul(reshape(w, {O, K}), im2col(x, p)), {O, N, L});
-  const Tensor y = b ? to_nchw(gemm, *b) : swap_leading(gemm);
-  return reshape(y, {N, O, static_cast<std::ptrdiff_t>(p.ho), static_cast<std::ptrdiff_t>(p.wo)});
+  const Tensor gemm = matmul(reshape(w, {O, K}), im2col(x, p));
+  const Shape out{p.n, static_cast<std::size_t>(O), p.ho, p.wo};
+  const std::size_t L = p.ho * p.wo;
+  return b ? to_nchw(gemm, *b, p.n, L, out) : swap_leading(gemm, static_cast<std::size_t>(O), p.n, L, out);
 }
 
 Conv2dOptions as_2d(const Conv1dOptions& o) { return {{1, o.stride}, {0, o.padding}, {1, o.dilation}}; }
@@ -200,24 +236,21 @@ Tensor conv1d_impl(const Tensor& x, const Tensor& w, const Tensor* b, const Conv
   return squeeze(y, 2);
 }
 
-// The pooling geometry: x (N, C, H, W) seen as N C images of one channel; returns that view of x.
-Tensor windows_geometry(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o, const char* op,
-                        Patches& p) {
+// The pooling geometry: x (N, C, H, W) seen as N C images of one channel.
+Patches windows_geometry(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o, const char* op) {
   if (x.ndim() != 4) throw ShapeError(std::string("xgrad::") + op + ": needs x (N, C, H, W), got " + shape_str(x.shape()));
   const std::array<std::size_t, 2> stride{o.stride[0] ? o.stride[0] : window[0], o.stride[1] ? o.stride[1] : window[1]};
   const Shape xs = x.shape();
-  const Tensor flat = reshape(x, {static_cast<std::ptrdiff_t>(xs[0] * xs[1]), 1, static_cast<std::ptrdiff_t>(xs[2]),
-                                  static_cast<std::ptrdiff_t>(xs[3])});
-  p = patches(flat.shape(), window[0], window[1], stride, o.padding, {1, 1}, op);
+  const Patches p = patches({xs[0] * xs[1], 1, xs[2], xs[3]}, window[0], window[1], stride, o.padding, {1, 1}, op);
   if (o.padding[0] * 2 > window[0] || o.padding[1] * 2 > window[1])
     throw ValueError(std::string("xgrad::") + op + ": padding must be at most half the window (as torch)");
-  return flat;
+  return p;
 }
 
 // The windows of x as (kh kw, N C Ho Wo).
-Tensor windows(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o, const char* op, Patches& p) {
-  const Tensor flat = windows_geometry(x, window, o, op, p);
-  return im2col(flat, p);
+Tensor windows(const Tensor& x, const Patches& p) {
+  return im2col(reshape(x, {static_cast<std::ptrdiff_t>(p.n), 1, static_cast<std::ptrdiff_t>(p.h),
+                            static_cast<std::ptrdiff_t>(p.w)}), p);
 }
 
 Tensor pooled(const Tensor& cols, const Shape& xs, const Patches& p) {
@@ -237,14 +270,13 @@ Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv1dOpt
 }
 
 Tensor max_pool(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o) {
-  Patches p{};
-  (void)windows_geometry(x, window, o, "max_pool", p);
+  const Patches p = windows_geometry(x, window, o, "max_pool");
   // The flat index in x of each window's largest element (the first, as torch; the first NaN if any, as numpy's
-  // argmax); padding never wins. Then a take of those elements: a gather whose adjoint scatters each cotangent to
-  // its window's maximum, and whose own derivatives are those of take, to any order.
+  // argmax); padding never wins. Then a gather of those elements, whose adjoint scatters each cotangent to its
+  // window's maximum; the two are each other's adjoints, so derivatives compose to any order.
   const double* v = x.value().data();
-  std::vector<std::ptrdiff_t> at;
-  at.reserve(p.n * p.ho * p.wo);
+  auto at = std::make_shared<Indices>();
+  at->reserve(p.n * p.ho * p.wo);
   for (std::size_t img = 0; img < p.n; ++img)
     for (std::size_t oy = 0; oy < p.ho; ++oy)
       for (std::size_t ox = 0; ox < p.wo; ++ox) {
@@ -259,15 +291,15 @@ Tensor max_pool(const Tensor& x, std::array<std::size_t, 2> window, const PoolOp
             if (best < 0 || (!std::isnan(v[best]) && (std::isnan(v[k]) || v[k] > v[best]))) best = k;
           }
         }
-        at.push_back(best);
+        at->push_back(static_cast<std::size_t>(best));
       }
-  return pooled(take(reshape(x, {-1}), at), x.shape(), p);
+  const Shape xs = x.shape();
+  return gather_flat(x, std::move(at), {xs[0], xs[1], p.ho, p.wo});
 }
 
 Tensor avg_pool(const Tensor& x, std::array<std::size_t, 2> window, const PoolOptions& o) {
-  Patches p{};
-  const Tensor cols = windows(x, window, o, "avg_pool", p);
-  return pooled(mean(cols, {0}), x.shape(), p);
+  const Patches p = windows_geometry(x, window, o, "avg_pool");
+  return pooled(mean(windows(x, p), {0}), x.shape(), p);
 }
 
 }  // namespace xgrad

@@ -7,6 +7,7 @@
 #include <string>
 #include <xtensor/xmanipulation.hpp>
 
+#include "value_cache.hpp"
 #include "xgrad/ad/elementwise.hpp"
 #include "xgrad/ad/reduction.hpp"
 #include "xgrad/ad/tape.hpp"
@@ -113,8 +114,9 @@ Tensor reshape(const Tensor& x, const std::vector<std::ptrdiff_t>& shape) {
     throw ShapeError("xgrad::reshape: cannot reshape " + shape_str(x.shape()) + " (" + std::to_string(x.size()) +
                      " elements) to " + shape_str(s));
   if (s == x.shape()) return x;
-  Array v = x.value();
-  v.reshape(s);
+  // A copy (values are not shared between nodes), into a cached array: a fresh one of megabytes pays its page faults.
+  auto v = ad::cache::take(Array::shape_type(s.begin(), s.end()));
+  std::copy(x.value().data(), x.value().data() + x.size(), v->data());
   return make("reshape", std::move(v), {x},
               [](const Node& n, const Tensor& g, Grads& d) { d(0, reshape(g, to_ints(n.in(0).shape()))); });
 }
