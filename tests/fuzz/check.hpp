@@ -145,6 +145,18 @@ inline Tensor apply(const Node& n, const std::vector<Tensor>& in) {
       return pad(x, widths, c);
     }
     case Op::tile: return tile(x, n.perm);
+    case Op::einsum: return in.size() == 1 ? einsum(einsum_patterns[n.start], x) : einsum(einsum_patterns[n.start], x, y);
+    case Op::tensordot: return tensordot(x, y, static_cast<std::size_t>(n.start));
+    case Op::solve_triangular: return solve_triangular(x, y, n.start != 0);
+    case Op::inv: return inv(x);
+    case Op::det: return det(x);
+    case Op::conv2d:
+      return conv2d(x, y, in[2], {.stride = {n.perm[0], n.perm[1]}, .padding = {n.perm[2], n.perm[3]},
+                                  .dilation = {n.perm[4], n.perm[5]}});
+    case Op::max_pool: case Op::avg_pool: {
+      const PoolOptions o{.stride = {n.perm[2], n.perm[3]}, .padding = {n.perm[4], n.perm[5]}};
+      return n.op == Op::max_pool ? max_pool(x, {n.perm[0], n.perm[1]}, o) : avg_pool(x, {n.perm[0], n.perm[1]}, o);
+    }
   }
   throw std::logic_error("fuzz::apply: unknown op");
 }

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <string>
 
 #include "reference.hpp"
 
@@ -188,6 +189,17 @@ class Generator {
   int nd_operand() {
     const int id = any();
     return node(id).shape.empty() ? fit(id, {extent()}) : id;
+  }
+
+  // A = M * (0.3 / max(1, max|M|)) + (1 + 0.3 n) I: diagonally dominant, so well conditioned (and never steep:
+  // dividing by a small max|M| would make A's derivatives huge); its triangles are too.
+  int well_conditioned(std::size_t n) {
+    const int m = fit(any(), {n, n});
+    if (m < 0) return -1;
+    Array eye = xt::zeros<double>({n, n});
+    for (std::size_t i = 0; i < n; ++i) eye(i, i) = 1 + 0.3 * static_cast<double>(n);
+    const int scaled = op_c(Op::mul_c, m, 0.3 / std::max(1.0, static_cast<double>(val(m).max_abs())));
+    return op2(Op::add, scaled, constant(eye));
   }
 
   std::mt19937_64 rng_;
@@ -381,17 +393,80 @@ inline int Generator::build(Op op) {
       const int x = any();
       return op2(op, x, any());
     }
-    case Op::solve: {
-      // A = M * (0.3 / max(1, max|M|)) + (1 + 0.3 n) I: diagonally dominant, so well conditioned (and never
-      // steep: dividing by a small max|M| would make A's derivatives huge).
+    case Op::solve: case Op::solve_triangular: {
       const std::size_t n = extent();
-      const int m = fit(any(), {n, n});
-      if (m < 0) return -1;
-      Array eye = xt::zeros<double>({n, n});
-      for (std::size_t i = 0; i < n; ++i) eye(i, i) = 1 + 0.3 * static_cast<double>(n);
-      const int scaled = op_c(Op::mul_c, m, 0.3 / std::max(1.0, static_cast<double>(val(m).max_abs())));
-      const int a = op2(Op::add, scaled, constant(eye));
-      return op2(op, a, fit(any(), coin() ? Shape{n} : Shape{n, extent()}));
+      const int a = well_conditioned(n);
+      if (a < 0) return -1;
+      const int b = fit(any(), coin() ? Shape{n} : Shape{n, extent()});
+      if (op == Op::solve) return op2(op, a, b);
+      return b < 0 ? -1 : push({.op = op, .args = {a, b}, .start = pick(2)});
+    }
+    case Op::inv: case Op::det: return op1(op, well_conditioned(extent()));
+    case Op::einsum: {
+      const auto k = pick(static_cast<int>(std::size(einsum_patterns)));
+      const std::string sub = einsum_patterns[k];
+      std::vector<std::size_t> extent_of(26, 0);
+      Node n{.op = op, .start = k};
+      std::string term;
+      for (std::size_t i = 0; i <= sub.size(); ++i) {
+        if (i < sub.size() && sub[i] >= 'a' && sub[i] <= 'z') {
+          term += sub[i];
+          continue;
+        }
+        if (!term.empty()) {  // an operand: its shape from its letters' extents
+          Shape shape;
+          for (char ch : term) {
+            auto& e = extent_of[static_cast<std::size_t>(ch - 'a')];
+            if (e == 0) e = extent();
+            shape.push_back(e);
+          }
+          const int x = fit(any(), shape);
+          if (x < 0) return -1;
+          n.args.push_back(x);
+          term.clear();
+        }
+        if (i < sub.size() && sub[i] == '-') break;
+      }
+      return push(std::move(n));
+    }
+    case Op::tensordot: {
+      const int k = pick(3);
+      Shape a, b, shared;
+      for (int i = 0; i < k; ++i) shared.push_back(extent());
+      for (int i = pick(2); i > 0; --i) a.push_back(extent());
+      a.insert(a.end(), shared.begin(), shared.end());
+      b = shared;
+      for (int i = pick(2); i > 0; --i) b.push_back(extent());
+      const int x = fit(any(), a);
+      if (x < 0) return -1;
+      const int y = fit(any(), b);
+      return y < 0 ? -1 : push({.op = op, .args = {x, y}, .start = k});
+    }
+    case Op::conv2d: {
+      const std::size_t N = extent() > 2 ? 2 : 1, C = 1 + static_cast<std::size_t>(pick(2)), O = 1 + static_cast<std::size_t>(pick(2));
+      const std::size_t H = 2 + static_cast<std::size_t>(pick(3)), W = 2 + static_cast<std::size_t>(pick(3));
+      const std::size_t kh = 1 + static_cast<std::size_t>(pick(2)), kw = 1 + static_cast<std::size_t>(pick(2));
+      const int x = fit(any(), {N, C, H, W});
+      if (x < 0) return -1;
+      const int w = fit(any(), {O, C, kh, kw});
+      if (w < 0) return -1;
+      const int b = fit(any(), {O});
+      if (b < 0) return -1;
+      std::vector<std::size_t> o(6);
+      for (std::size_t i = 0; i < 2; ++i) o[i] = 1 + static_cast<std::size_t>(pick(2));      // stride
+      for (std::size_t i = 2; i < 4; ++i) o[i] = static_cast<std::size_t>(pick(2));          // padding
+      for (std::size_t i = 4; i < 6; ++i) o[i] = 1 + static_cast<std::size_t>(pick(2));      // dilation
+      return push({.op = op, .args = {x, w, b}, .perm = o});
+    }
+    case Op::max_pool: case Op::avg_pool: {
+      const std::size_t N = 1 + static_cast<std::size_t>(pick(2)), C = 1 + static_cast<std::size_t>(pick(2));
+      const int x = fit(any(), {N, C, 2 + static_cast<std::size_t>(pick(3)), 2 + static_cast<std::size_t>(pick(3))});
+      if (x < 0) return -1;
+      std::vector<std::size_t> p(6);
+      for (std::size_t i = 0; i < 2; ++i) p[i] = 1 + static_cast<std::size_t>(pick(3));            // window
+      for (std::size_t i = 2; i < 4; ++i) p[i] = static_cast<std::size_t>(pick(3));                // stride (0: window)
+      for (std::size_t i = 4; i < 6; ++i) p[i] = static_cast<std::size_t>(pick(static_cast<int>(p[i - 4] / 2 + 1)));
+      return push({.op = op, .args = {x}, .perm = p});
     }
     case Op::cholesky: {
       // A = M M^T * (0.5 / max(1, max|M M^T|)) + I: symmetric (cholesky reads one triangle) and positive definite.

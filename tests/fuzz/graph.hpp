@@ -30,7 +30,9 @@ namespace xgrad::fuzz {
   X(log2, 1) X(log10, 1) X(exp2, 1) X(reciprocal, 1) X(rsqrt, 1) X(silu, 1) X(log_sigmoid, 1) X(gelu, 1)         \
   X(arctan2, 2) X(hypot, 2) X(logaddexp, 2)                                                                      \
   X(cumsum, 1) X(cumprod, 1) X(flip, 1) X(roll, 1) X(repeat, 1) X(triu, 1) X(tril, 1) X(sort, 1) X(diagonal, 1)  \
-  X(pad, 1) X(tile, 1)
+  X(pad, 1) X(tile, 1)                                                                                           \
+  X(einsum, -1) X(tensordot, 2) X(solve_triangular, 2) X(inv, 1) X(det, 1)                                       \
+  X(conv2d, 3) X(max_pool, 1) X(avg_pool, 1)
 
 enum class Op {
 #define XGRAD_FUZZ_ENUM(name, arity) name,
@@ -49,6 +51,11 @@ inline constexpr OpInfo op_info[] = {
 };
 inline constexpr std::size_t op_count = sizeof(op_info) / sizeof(op_info[0]);
 inline const OpInfo& info(Op op) { return op_info[static_cast<std::size_t>(op)]; }
+
+// The subscripts einsum is drawn with (Node::start picks one): products, contractions, transposes, diagonals,
+// traces and sums, with one or two operands.
+inline constexpr const char* einsum_patterns[] = {"ij,jk->ik", "ij,ij->", "bij,bjk->bik", "ij,kj->ik", "i,j->ij",
+                                                  "ij->ji",    "ii->i",   "ii->",         "ijk->kj",   "ij,jk"};
 
 struct Node {
   Op op = Op::input;
@@ -132,6 +139,11 @@ inline std::string dump(const Graph& g) {
       case Op::roll: attr("shift " + std::to_string(n.start) + ", axis " + std::to_string(n.axis)); break;
       case Op::repeat: attr("repeats " + std::to_string(n.start) + ", axis " + std::to_string(n.axis)); break;
       case Op::triu: case Op::tril: attr("k " + std::to_string(n.start)); break;
+      case Op::einsum: attr(std::string("\"") + einsum_patterns[n.start] + "\""); break;
+      case Op::tensordot: attr("axes " + std::to_string(n.start)); break;
+      case Op::solve_triangular: attr(n.start ? "lower" : "upper"); break;
+      case Op::conv2d: attr("stride, padding, dilation " + list(n.perm)); break;
+      case Op::max_pool: case Op::avg_pool: attr("window, stride, padding " + list(n.perm)); break;
       default: break;
     }
     os << attrs << ") -> " << shape_str(n.shape) << "\n";

@@ -13,6 +13,7 @@
 #include <functional>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "graph.hpp"
@@ -279,6 +280,150 @@ inline std::vector<Real> log_softmax_line(std::vector<Real> xs) {
   const Real lse = logsumexp(xs);
   for (Real& x : xs) x -= lse;
   return xs;
+}
+
+// numpy.einsum by its definition: every combination of the letters' values, the product of the operands' elements
+// added into the output's element. Implicit output: the letters that appear once, in alphabetical order.
+inline Ref einsum(const std::string& subscripts, const std::vector<const Ref*>& xs) {
+  std::string lhs = subscripts, out;
+  if (const auto arrow = subscripts.find("->"); arrow != std::string::npos) {
+    lhs = subscripts.substr(0, arrow);
+    out = subscripts.substr(arrow + 2);
+  } else {
+    for (char ch = 'a'; ch <= 'z'; ++ch)
+      if (std::count(lhs.begin(), lhs.end(), ch) == 1) out += ch;
+  }
+  std::vector<std::string> terms(1);
+  for (char ch : lhs)
+    if (ch == ',')
+      terms.emplace_back();
+    else
+      terms.back().push_back(ch);
+  std::string letters;
+  std::vector<std::size_t> extent;
+  for (std::size_t t = 0; t < terms.size(); ++t)
+    for (std::size_t k = 0; k < terms[t].size(); ++k)
+      if (letters.find(terms[t][k]) == std::string::npos) letters += terms[t][k], extent.push_back(xs[t]->shape[k]);
+  Shape s;
+  for (char ch : out) s.push_back(extent[letters.find(ch)]);
+  Ref r = zeros(s);
+  const Shape all(extent.begin(), extent.end());
+  for (std::size_t i = 0; i < count(all); ++i) {
+    const auto idx = unravel(i, all);
+    auto index_in = [&](const std::string& term) {
+      std::vector<std::size_t> at;
+      for (char ch : term) at.push_back(idx[letters.find(ch)]);
+      return at;
+    };
+    Real prod = 1;
+    for (std::size_t t = 0; t < terms.size(); ++t) prod *= xs[t]->v[ravel(index_in(terms[t]), xs[t]->shape)];
+    r.v[ravel(index_in(out), s)] += prod;
+  }
+  return r;
+}
+// numpy.tensordot(a, b, k): the last k axes of a against the first k of b.
+inline Ref tensordot(const Ref& a, const Ref& b, std::size_t k) {
+  Shape s(a.shape.begin(), a.shape.end() - static_cast<std::ptrdiff_t>(k));
+  s.insert(s.end(), b.shape.begin() + static_cast<std::ptrdiff_t>(k), b.shape.end());
+  const std::size_t inner = count(Shape(b.shape.begin(), b.shape.begin() + static_cast<std::ptrdiff_t>(k)));
+  const std::size_t rows = a.size() / inner, cols = b.size() / inner;
+  Ref r = zeros(s);
+  for (std::size_t i = 0; i < rows; ++i)
+    for (std::size_t j = 0; j < cols; ++j)
+      for (std::size_t l = 0; l < inner; ++l) r.v[i * cols + j] += a.v[i * inner + l] * b.v[l * cols + j];
+  return r;
+}
+// Substitution reading only A's lower (or upper) triangle.
+inline Ref solve_triangular(const Ref& A, const Ref& b, bool lower) {
+  const std::size_t n = A.shape[0], k = b.shape.size() == 1 ? 1 : b.shape[1];
+  Ref x = b;
+  for (std::size_t step = 0; step < n; ++step) {
+    const std::size_t r = lower ? step : n - 1 - step;
+    for (std::size_t j = 0; j < k; ++j) {
+      Real acc = x.v[r * k + j];
+      for (std::size_t c = 0; c < n; ++c)
+        if (lower ? c < r : c > r) acc -= A.v[r * n + c] * x.v[c * k + j];
+      x.v[r * k + j] = acc / A.v[r * n + r];
+    }
+  }
+  return x;
+}
+// The determinant by elimination with partial pivoting.
+inline Real det(const Ref& A) {
+  const std::size_t n = A.shape[0];
+  std::vector<Real> a = A.v;
+  Real d = 1;
+  for (std::size_t c = 0; c < n; ++c) {
+    std::size_t p = c;
+    for (std::size_t r = c + 1; r < n; ++r)
+      if (std::fabs(a[r * n + c]) > std::fabs(a[p * n + c])) p = r;
+    if (p != c) {
+      d = -d;
+      for (std::size_t j = 0; j < n; ++j) std::swap(a[c * n + j], a[p * n + j]);
+    }
+    d *= a[c * n + c];
+    for (std::size_t r = c + 1; r < n; ++r) {
+      const Real f = a[r * n + c] / a[c * n + c];
+      for (std::size_t j = c; j < n; ++j) a[r * n + j] -= f * a[c * n + j];
+    }
+  }
+  return d;
+}
+// torch's conv2d by its definition: x (N, C, H, W), w (O, C, kh, kw), b (O,); conv = {stride, padding, dilation}
+// as (sh, sw, ph, pw, dh, dw).
+inline Ref conv2d(const Ref& x, const Ref& w, const Ref& b, const std::vector<std::size_t>& o) {
+  const std::size_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], O = w.shape[0], kh = w.shape[2],
+                    kw = w.shape[3];
+  const auto extent = [](std::size_t in, std::size_t k, std::size_t st, std::size_t pad, std::size_t dil) -> std::size_t {
+    const std::size_t span = dil * (k - 1) + 1;
+    if (in + 2 * pad < span) throw std::invalid_argument("conv2d: window larger than the input");
+    return (in + 2 * pad - span) / st + 1;
+  };
+  const std::size_t Ho = extent(H, kh, o[0], o[2], o[4]), Wo = extent(W, kw, o[1], o[3], o[5]);
+  Ref r = zeros({N, O, Ho, Wo});
+  for (std::size_t n = 0; n < N; ++n)
+    for (std::size_t f = 0; f < O; ++f)
+      for (std::size_t y = 0; y < Ho; ++y)
+        for (std::size_t z = 0; z < Wo; ++z) {
+          Real acc = b.v[f];
+          for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t i = 0; i < kh; ++i)
+              for (std::size_t j = 0; j < kw; ++j) {
+                const auto yy = static_cast<std::ptrdiff_t>(y * o[0] + i * o[4]) - static_cast<std::ptrdiff_t>(o[2]);
+                const auto zz = static_cast<std::ptrdiff_t>(z * o[1] + j * o[5]) - static_cast<std::ptrdiff_t>(o[3]);
+                const Real& tap = w.v[((f * C + c) * kh + i) * kw + j];
+                if (yy < 0 || zz < 0 || yy >= static_cast<std::ptrdiff_t>(H) || zz >= static_cast<std::ptrdiff_t>(W)) {
+                  acc += 0 * tap;  // padding is zeros, times the tap (NaN stays NaN, as in torch)
+                  continue;
+                }
+                acc += x.v[((n * C + c) * H + static_cast<std::size_t>(yy)) * W + static_cast<std::size_t>(zz)] * tap;
+              }
+          r.v[((n * O + f) * Ho + y) * Wo + z] = acc;
+        }
+  return r;
+}
+// Pooling over the last two axes of x; p = (kh, kw, sh, sw, ph, pw), a stride of 0 meaning the window. f gets the
+// window's elements inside the image (padding never wins a max; it counts as zeros in a mean: divide by kh kw).
+inline Ref pool(const Ref& x, const std::vector<std::size_t>& p, const std::function<Real(const std::vector<Real>&)>& f) {
+  const std::size_t N = x.shape[0] * x.shape[1], H = x.shape[2], W = x.shape[3], kh = p[0], kw = p[1];
+  const std::size_t sh = p[2] ? p[2] : kh, sw = p[3] ? p[3] : kw, ph = p[4], pw = p[5];
+  if (H + 2 * ph < kh || W + 2 * pw < kw) throw std::invalid_argument("pool: window larger than the input");
+  const std::size_t Ho = (H + 2 * ph - kh) / sh + 1, Wo = (W + 2 * pw - kw) / sw + 1;
+  Ref r = zeros({x.shape[0], x.shape[1], Ho, Wo});
+  for (std::size_t n = 0; n < N; ++n)
+    for (std::size_t y = 0; y < Ho; ++y)
+      for (std::size_t z = 0; z < Wo; ++z) {
+        std::vector<Real> window;
+        for (std::size_t i = 0; i < kh; ++i)
+          for (std::size_t j = 0; j < kw; ++j) {
+            const auto yy = static_cast<std::ptrdiff_t>(y * sh + i) - static_cast<std::ptrdiff_t>(ph);
+            const auto zz = static_cast<std::ptrdiff_t>(z * sw + j) - static_cast<std::ptrdiff_t>(pw);
+            if (yy < 0 || zz < 0 || yy >= static_cast<std::ptrdiff_t>(H) || zz >= static_cast<std::ptrdiff_t>(W)) continue;
+            window.push_back(x.v[(n * H + static_cast<std::size_t>(yy)) * W + static_cast<std::size_t>(zz)]);
+          }
+        r.v[(n * Ho + y) * Wo + z] = f(window);
+      }
+  return r;
 }
 
 }  // namespace ref
@@ -598,6 +743,21 @@ inline Ref apply(const Node& n, const std::vector<const Ref*>& in, Branches* br)
       }
       return out;
     }
+    case Op::einsum: return einsum(einsum_patterns[n.start], in);
+    case Op::tensordot: return tensordot(*x, *y, static_cast<std::size_t>(n.start));
+    case Op::solve_triangular: return solve_triangular(*x, *y, n.start != 0);
+    case Op::inv: {
+      Ref eye = zeros(x->shape);
+      for (std::size_t i = 0; i < x->shape[0]; ++i) eye.v[i * x->shape[0] + i] = 1;
+      return solve(*x, eye);
+    }
+    case Op::det: return {{}, {det(*x)}};
+    case Op::conv2d: return conv2d(*x, *y, *in[2], n.perm);
+    case Op::max_pool: return pool(*x, n.perm, [&](const std::vector<Real>& w) { return extreme(w, 1, br); });
+    case Op::avg_pool:
+      return pool(*x, n.perm, [&](const std::vector<Real>& w) {
+        return std::accumulate(w.begin(), w.end(), Real(0)) / static_cast<Real>(n.perm[0] * n.perm[1]);
+      });
     case Op::triu: case Op::tril: {
       Ref out = *x;
       const std::size_t rows = x->shape[x->shape.size() - 2], cols = x->shape.back();
