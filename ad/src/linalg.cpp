@@ -298,7 +298,65 @@ Tensor dot(const Tensor& a, const Tensor& b) {
 
 Tensor outer(const Tensor& a, const Tensor& b) { return reshape(a, {-1, 1}) * reshape(b, {1, -1}); }
 
+namespace {
+
+// numpy's stacks of matrices: the axes before the last two of a (..., m, n) tensor are batch axes, and an op of
+// matrices applies to each matrix. The matrices are cut out and the results stacked back with ops, so the
+// derivatives are those of the op on each matrix.
+struct Stack {
+  Shape batch;
+  std::vector<Tensor> matrices;  // (m, n) each, in row-major order of the batch
+};
+Stack unstack(const Tensor& A, const char* op) {
+  const Shape s = A.shape();
+  Stack st{Shape(s.begin(), s.end() - 2), {}};
+  const std::size_t count = shape_size(st.batch, op);
+  if (count == 0)
+    throw ShapeError(std::string("xgrad::") + op + ": an empty stack of matrices, shape " + shape_str(s));
+  const auto m = static_cast<std::ptrdiff_t>(s[s.size() - 2]), n = static_cast<std::ptrdiff_t>(s.back());
+  const Tensor flat = reshape(A, {static_cast<std::ptrdiff_t>(count), m, n});
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto at = static_cast<std::ptrdiff_t>(i);
+    st.matrices.push_back(reshape(slice(flat, 0, at, at + 1), {m, n}));
+  }
+  return st;
+}
+Tensor restack(const std::vector<Tensor>& parts, const Shape& batch) {
+  std::vector<std::ptrdiff_t> s(batch.begin(), batch.end());
+  for (const std::size_t e : parts.front().shape()) s.push_back(static_cast<std::ptrdiff_t>(e));
+  return reshape(stack(parts, 0), s);
+}
+template <class F>
+Tensor per_matrix(const Tensor& A, const char* op, F f) {
+  const Stack st = unstack(A, op);
+  std::vector<Tensor> parts;
+  for (const Tensor& a : st.matrices) parts.push_back(f(a));
+  return restack(parts, st.batch);
+}
+// A (..., n, n) against b (n,) (one vector for every matrix) or (..., n, k) (batch axes broadcast, as numpy >= 2).
+template <class F>
+Tensor per_system(const Tensor& A, const Tensor& b, const char* op, F f) {
+  if (A.ndim() < 2 || b.ndim() < 1)
+    throw ShapeError(std::string("xgrad::") + op + ": needs A (..., n, n) and b (n,) or (..., n, k); got " +
+                     shape_str(A.shape()) + " and " + shape_str(b.shape()));
+  if (b.ndim() == 1) return per_matrix(A, op, [&](const Tensor& a) { return f(a, b); });
+  const Shape as = A.shape(), bs = b.shape();
+  const Shape batch = broadcast_shapes(Shape(as.begin(), as.end() - 2), Shape(bs.begin(), bs.end() - 2), op);
+  Shape a_full = batch, b_full = batch;
+  a_full.insert(a_full.end(), as.end() - 2, as.end());
+  b_full.insert(b_full.end(), bs.end() - 2, bs.end());
+  const Stack sa = unstack(broadcast_to(A, a_full), op), sb = unstack(broadcast_to(b, b_full), op);
+  std::vector<Tensor> parts;
+  for (std::size_t i = 0; i < sa.matrices.size(); ++i) parts.push_back(f(sa.matrices[i], sb.matrices[i]));
+  return restack(parts, batch);
+}
+bool stacked(const Tensor& A) { return A.ndim() > 2; }
+bool stacked(const Tensor& A, const Tensor& b) { return A.ndim() > 2 || b.ndim() > 2; }
+
+}  // namespace
+
 Tensor solve(const Tensor& A, const Tensor& b) {
+  if (stacked(A, b)) return per_system(A, b, "solve", [](const Tensor& a, const Tensor& v) { return solve(a, v); });
   if (A.ndim() != 2 || A.shape()[0] != A.shape()[1] || (b.ndim() != 1 && b.ndim() != 2) ||
       b.shape()[0] != A.shape()[0])
     throw ShapeError("xgrad::solve: needs A of shape (n,n) and b of shape (n,) or (n,k); got " +
@@ -319,6 +377,7 @@ Tensor solve(const Tensor& A, const Tensor& b) {
 }
 
 Tensor cholesky(const Tensor& A) {
+  if (stacked(A)) return per_matrix(A, "cholesky", [](const Tensor& a) { return cholesky(a); });
   if (A.ndim() != 2 || A.shape()[0] != A.shape()[1])
     throw ShapeError("xgrad::cholesky: needs a square matrix, got shape " + shape_str(A.shape()));
   const int n = static_cast<int>(A.shape()[0]);
@@ -376,6 +435,9 @@ Lu lu(const Array& A) {
 }  // namespace
 
 Tensor solve_triangular(const Tensor& A, const Tensor& b, bool lower) {
+  if (stacked(A, b))
+    return per_system(A, b, "solve_triangular",
+                      [lower](const Tensor& a, const Tensor& v) { return solve_triangular(a, v, lower); });
   if (A.ndim() != 2 || A.shape()[0] != A.shape()[1] || (b.ndim() != 1 && b.ndim() != 2) ||
       b.shape()[0] != A.shape()[0])
     throw ShapeError("xgrad::solve_triangular: needs A of shape (n,n) and b of shape (n,) or (n,k); got " +
@@ -405,15 +467,18 @@ Tensor solve_triangular(const Tensor& A, const Tensor& b, bool lower) {
 }
 
 Tensor cho_solve(const Tensor& L, const Tensor& b) {
+  if (stacked(L, b)) return per_system(L, b, "cho_solve", [](const Tensor& l, const Tensor& v) { return cho_solve(l, v); });
   return solve_triangular(transpose(L), solve_triangular(L, b, true), false);
 }
 
 Tensor inv(const Tensor& A) {
+  if (stacked(A)) return per_matrix(A, "inv", [](const Tensor& a) { return inv(a); });
   check_square(A, "inv");
   return solve(A, Tensor(eye(A.shape()[0])));
 }
 
 Tensor det(const Tensor& A) {
+  if (stacked(A)) return per_matrix(A, "det", [](const Tensor& a) { return det(a); });
   check_square(A, "det");
   const Lu f = lu(A.value());
   const std::size_t n = A.shape()[0];
@@ -425,6 +490,17 @@ Tensor det(const Tensor& A) {
 }
 
 SlogDet slogdet(const Tensor& A) {
+  if (stacked(A)) {
+    const Stack st = unstack(A, "slogdet");
+    Array sign = Array::from_shape(st.batch);
+    std::vector<Tensor> logs;
+    for (std::size_t i = 0; i < st.matrices.size(); ++i) {
+      SlogDet one = slogdet(st.matrices[i]);
+      sign.data()[i] = one.sign.data()[0];
+      logs.push_back(one.logabsdet);
+    }
+    return {sign, restack(logs, st.batch)};
+  }
   check_square(A, "slogdet");
   const Lu f = lu(A.value());
   const std::size_t n = A.shape()[0];
@@ -492,6 +568,16 @@ Tensor eigh_node(const Tensor& A) {
 }  // namespace
 
 Eigh eigh(const Tensor& A) {
+  if (stacked(A)) {
+    const Stack st = unstack(A, "eigh");
+    std::vector<Tensor> w, V;
+    for (const Tensor& a : st.matrices) {
+      Eigh one = eigh(a);
+      w.push_back(one.eigenvalues);
+      V.push_back(one.eigenvectors);
+    }
+    return {restack(w, st.batch), restack(V, st.batch)};
+  }
   check_square(A, "eigh");
   const Tensor both = eigh_node(0.5 * (A + transpose(A)));
   const auto n = static_cast<std::ptrdiff_t>(A.shape()[0]);
@@ -607,6 +693,15 @@ Tensor qr_node(const Tensor& A) {
 }  // namespace
 
 Svd svd(const Tensor& A) {
+  if (stacked(A)) {
+    const Stack st = unstack(A, "svd");
+    std::vector<Tensor> U, S, Vh;
+    for (const Tensor& a : st.matrices) {
+      Svd one = svd(a);
+      U.push_back(one.U), S.push_back(one.S), Vh.push_back(one.Vh);
+    }
+    return {restack(U, st.batch), restack(S, st.batch), restack(Vh, st.batch)};
+  }
   if (A.ndim() != 2) throw ShapeError("xgrad::svd: needs a matrix (m,n), got shape " + shape_str(A.shape()));
   const Tensor both = svd_node(A);
   const auto m = static_cast<std::ptrdiff_t>(A.shape()[0]), n = static_cast<std::ptrdiff_t>(A.shape()[1]);
@@ -616,6 +711,15 @@ Svd svd(const Tensor& A) {
 }
 
 Qr qr(const Tensor& A) {
+  if (stacked(A)) {
+    const Stack st = unstack(A, "qr");
+    std::vector<Tensor> Q, R;
+    for (const Tensor& a : st.matrices) {
+      Qr one = qr(a);
+      Q.push_back(one.Q), R.push_back(one.R);
+    }
+    return {restack(Q, st.batch), restack(R, st.batch)};
+  }
   if (A.ndim() != 2) throw ShapeError("xgrad::qr: needs a matrix (m,n), got shape " + shape_str(A.shape()));
   const Tensor both = qr_node(A);
   const auto m = static_cast<std::ptrdiff_t>(A.shape()[0]), n = static_cast<std::ptrdiff_t>(A.shape()[1]);
@@ -643,6 +747,7 @@ Lstsq lstsq(const Tensor& A, const Tensor& b, double rcond) {
 }
 
 Tensor matrix_norm(const Tensor& A, const std::string& ord) {
+  if (stacked(A)) return per_matrix(A, "matrix_norm", [&ord](const Tensor& a) { return matrix_norm(a, ord); });
   if (A.ndim() != 2) throw ShapeError("xgrad::matrix_norm: needs a matrix (m,n), got shape " + shape_str(A.shape()));
   if (ord == "fro") return norm(A);
   if (ord == "nuc") return sum(svd(A).S);

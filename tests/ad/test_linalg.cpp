@@ -578,3 +578,89 @@ TEST_CASE("lstsq and matrix_norm: normal equations, least norm, rank; numpy's no
   CHECK_THROWS_WITH_AS(matrix_norm(M, "3"), doctest::Contains("\"3\""), ValueError);
   CHECK_THROWS_AS(lstsq(Tensor(A), Tensor(Array{1.0, 2.0})), ShapeError);
 }
+
+namespace {
+// Matrices stacked under a batch shape: block i is make(i).
+template <class Make>
+Array stacked(const Shape& batch, std::size_t m, std::size_t n, Make make) {
+  Shape s = batch;
+  s.push_back(m);
+  s.push_back(n);
+  Array out = Array::from_shape(s);
+  for (std::size_t i = 0; i < out.size() / (m * n); ++i) {
+    const Array b = make(i);
+    std::copy(b.data(), b.data() + m * n, out.data() + i * m * n);
+  }
+  return out;
+}
+// Block i of a stack whose trailing axes are (m, n) (or (m,) when n == 0).
+Array block(const Array& s, std::size_t i, std::size_t m, std::size_t n = 0) {
+  Array b = n == 0 ? Array::from_shape({m}) : Array::from_shape({m, n});
+  std::copy(s.data() + i * b.size(), s.data() + (i + 1) * b.size(), b.data());
+  return b;
+}
+}  // namespace
+
+TEST_CASE("stacks of matrices (numpy's (..., m, n)): per-matrix identities, broadcast solves, derivatives, errors") {
+  constexpr std::size_t n = 3;
+  const Shape batch{2, 3};
+  const Array A = stacked(batch, n, n, [](std::size_t i) { return well_conditioned(n, 60 + i); });
+  const Array S = stacked(batch, n, n, [](std::size_t i) { return spd(n, 70 + i); });
+  const Tensor tA(A), tS(S);
+  const Array Ai = inv(tA).value(), d = det(tA).value();
+  const auto [sign, logabs] = slogdet(tA);
+  const Array L = cholesky(tS).value();
+  const auto [w, V] = eigh(tS);
+  REQUIRE(shape_of(Ai) == Shape{2, 3, n, n});
+  REQUIRE(shape_of(d) == batch);
+  REQUIRE(shape_of(sign) == batch);
+  REQUIRE(w.shape() == Shape{2, 3, n});
+  const Array b = sample({n}, -1.0, 1.0, 80);
+  const Array x = solve(tA, Tensor(b)).value();
+  REQUIRE(shape_of(x) == Shape{2, 3, n});
+  const Array lx = solve_triangular(tA, Tensor(b), true).value(), cx = cho_solve(Tensor(L), Tensor(b)).value();
+  const Array B = sample({3, n, 2}, -1.0, 1.0, 81);  // batch (3,) broadcast against A's (2, 3)
+  const Array X = solve(tA, Tensor(B)).value();
+  REQUIRE(shape_of(X) == Shape{2, 3, n, 2});
+  for (std::size_t i = 0; i < 6; ++i) {
+    CAPTURE(i);
+    const Array a = block(A, i, n, n), s = block(S, i, n, n);
+    check_close(ref_matmul(a, block(Ai, i, n, n)), eye(n), 1e-12);
+    CHECK(d.data()[i] == doctest::Approx(det(Tensor(a)).item()).epsilon(1e-13));
+    CHECK(sign.data()[i] * std::exp(logabs.value().data()[i]) == doctest::Approx(d.data()[i]).epsilon(1e-12));
+    const Array l = block(L, i, n, n);
+    check_close(ref_matmul(l, Array(xt::transpose(l))), s, 1e-12);
+    const Array v = block(V.value(), i, n, n), wi = block(w.value(), i, n);
+    check_close(ref_matmul(s, v), Array(v * xt::reshape_view(wi, {std::size_t{1}, n})), 1e-11);
+    check_close(ref_matmul(a, block(x, i, n)), b, 1e-12);
+    check_close(ref_matmul(Array(xt::tril(a)), block(lx, i, n)), b, 1e-12);
+    check_close(ref_matmul(s, block(cx, i, n)), b, 1e-12);
+    check_close(ref_matmul(a, block(X, i, n, 2)), block(B, i % 3, n, 2), 1e-12);
+  }
+  // Rectangular stacks: svd, qr, matrix_norm.
+  const Array R = sample({2, 4, 3}, -1.0, 1.0, 82);
+  const auto [U, Sv, Vh] = svd(Tensor(R));
+  const auto [Q, Rq] = qr(Tensor(R));
+  const Array nuc = matrix_norm(Tensor(R), "nuc").value();
+  REQUIRE(shape_of(nuc) == Shape{2});
+  for (std::size_t i = 0; i < 2; ++i) {
+    const Array r = block(R, i, 4, 3), u = block(U.value(), i, 4, 3), s = block(Sv.value(), i, 3);
+    check_close(ref_matmul(Array(u * xt::reshape_view(s, {std::size_t{1}, std::size_t{3}})), block(Vh.value(), i, 3, 3)), r, 1e-12);
+    check_close(ref_matmul(block(Q.value(), i, 4, 3), block(Rq.value(), i, 3, 3)), r, 1e-12);
+    CHECK(nuc.data()[i] == doctest::Approx(xt::sum(s)()).epsilon(1e-12));
+  }
+  // Derivatives through the stacking, first and second order.
+  const Tensor small(stacked({2}, 2, 2, [](std::size_t i) { return well_conditioned(2, 90 + i); }));
+  const Tensor rhs(sample({2, 2, 1}, -1.0, 1.0, 92));
+  auto solve_ab = [](const Tensor& a, const Tensor& v) { return solve(a, v); };
+  XGRAD_CHECK_GRADS([](const Tensor& a) { return inv(a); }, small);
+  XGRAD_CHECK_GRADS([](const Tensor& a) { return det(a); }, small);
+  XGRAD_CHECK_GRADS([](const Tensor& a) { return eigh(a).eigenvalues; }, small);
+  XGRAD_CHECK_GRADS([](const Tensor& a) { return svd(a).S; }, small);
+  XGRAD_CHECK_GRADS(solve_ab, std::make_tuple(small, rhs));
+  XGRAD_CHECK_GRADS(solve_ab, std::make_tuple(small, Tensor(sample({2, 1}, -1.0, 1.0, 93))));  // broadcast b
+  // Errors: an empty stack, batch axes that do not broadcast, stacked matrices that are not square.
+  CHECK_THROWS_WITH_AS(inv(Tensor(Array::from_shape({0, 2, 2}))), doctest::Contains("(0,2,2)"), ShapeError);
+  CHECK_THROWS_AS(solve(tA, Tensor(sample({4, n, 1}))), ShapeError);
+  CHECK_THROWS_WITH_AS(det(Tensor(sample({2, 2, 3}))), doctest::Contains("(2,3)"), ShapeError);
+}

@@ -2,6 +2,12 @@
 // Linear algebra: dot, matmul, linear (x W + b), outer, tensordot, einsum; dense solve, solve_triangular, cho_solve,
 // inv, det, slogdet, cholesky, eigh, svd, qr, lstsq and matrix_norm with their adjoints (BLAS and LAPACK). Every adjoint is written with these ops, so derivatives
 // of any order compose.
+//
+// Stacks of matrices, as numpy: solve, solve_triangular, cho_solve, inv, det, slogdet, cholesky, eigh, svd, qr and
+// matrix_norm also take A of shape (..., m, n), whose leading axes are batch axes (the results gain them in front);
+// the right-hand side b of the solves is then (n,), one vector for every matrix, or (..., n, k), its batch axes
+// broadcast against A's (numpy >= 2). Each matrix is cut out and solved on its own (one LAPACK call each); an empty
+// stack throws ShapeError. lstsq takes one matrix, as numpy.
 #include <cstddef>
 #include <string>
 #include <vector>
