@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <xgrad/implicit/argmin.hpp>
 
 #include "implicit/common.hpp"
@@ -317,6 +319,87 @@ TEST_CASE("argmin with LBFGSB: the projected gradient map's fixed point; active 
     if (at_bound) CHECK(dw.value()(i, 0) == 0.0);
     CHECK(std::abs(dw.value()(i, 0) - fd(i)) < 1e-6);
   }
+}
+
+TEST_CASE("argmin with ProximalGradient: the lasso's derivative is the closed form on its support, zero off it") {
+  // min_w 1/2 mean((X w - y)^2) + alpha/2 ||w||^2 + lambda ||w||_1. On the support S of w*, the stationarity
+  // condition H_SS w_S = X_S^T y / n - lambda sign(w_S) with H = X^T X / n + alpha I gives dw_S/dy = H_SS^{-1} X_S^T / n
+  // and dw_S/dalpha = -H_SS^{-1} w_S; off S the derivatives are 0 (the prox's fixed point, as jaxopt).
+  const Ridge r = ridge_problem(40, 6, 11);
+  const double alpha = 0.05, lambda = 0.3;
+  const opt::ProximalGradient solver{.maxiter = 100000, .tol = 1e-12, .prox = opt::prox_lasso(lambda)};
+  const Tensor w0(Array(xt::zeros<double>({6}))), X(r.X), y(r.y);
+  auto solution = [&](double a, const Array& yy) {
+    auto [w, state] = solver.run(ridge_inner, w0, Tensor(Array{a}), X, Tensor(yy));
+    REQUIRE(state.status == opt::Status::converged);
+    return w.value();
+  };
+  const Array w = solution(alpha, r.y);
+  std::vector<std::size_t> S;
+  for (std::size_t i = 0; i < 6; ++i)
+    if (w(i) != 0.0) S.push_back(i);
+  REQUIRE(S.size() >= 1);
+  REQUIRE(S.size() < 6);
+  const double n = 40.0;
+  Array H = Array::from_shape({S.size(), S.size()}), XS = Array::from_shape({40, S.size()});
+  for (std::size_t a = 0; a < S.size(); ++a) {
+    for (std::size_t k = 0; k < 40; ++k) XS(k, a) = r.X(k, S[a]);
+    for (std::size_t b = 0; b < S.size(); ++b) {
+      double v = 0.0;
+      for (std::size_t k = 0; k < 40; ++k) v += r.X(k, S[a]) * r.X(k, S[b]);
+      H(a, b) = v / n + (a == b ? alpha : 0.0);
+    }
+  }
+  const Array Hinv = xt::linalg::inv(H);
+  const Array dwS_dy = xt::linalg::dot(Hinv, Array(xt::transpose(XS))) / n;
+  Array wS = Array::from_shape({S.size()});
+  for (std::size_t a = 0; a < S.size(); ++a) wS(a) = w(S[a]);
+  const Array dwS_dalpha = -xt::linalg::dot(Hinv, wS);
+
+  auto implicit_w = [&](const Tensor& a, const Tensor& yy) {
+    auto [ws, state] = im::argmin(solver, ridge_inner, w0, a, X, yy);
+    REQUIRE(state.status == opt::Status::converged);
+    return ws;
+  };
+  const Array Jy = jacobian([&](const Tensor& yy) { return implicit_w(Tensor(Array{alpha}), yy); })(y);
+  const Array Ja = jacobian([&](const Tensor& a) { return implicit_w(a, y); })(Tensor(Array{alpha}));
+  REQUIRE(shape_of(Jy) == Shape{6, 40});
+  const double h = 1e-6;
+  const Array fd_alpha = (solution(alpha + h, r.y) - solution(alpha - h, r.y)) / (2 * h);
+  for (std::size_t i = 0; i < 6; ++i) {
+    CAPTURE(i);
+    const auto at = std::find(S.begin(), S.end(), i);
+    if (at == S.end()) {
+      CHECK(Ja(i, 0) == 0.0);
+      for (std::size_t k = 0; k < 40; ++k) CHECK(Jy(i, k) == 0.0);
+    } else {
+      const auto a = static_cast<std::size_t>(at - S.begin());
+      CHECK(Ja(i, 0) == doctest::Approx(dwS_dalpha(a)).epsilon(1e-8));
+      for (std::size_t k = 0; k < 40; ++k) CHECK(std::abs(Jy(i, k) - dwS_dy(a, k)) < 1e-9);
+    }
+    CHECK(std::abs(Ja(i, 0) - fd_alpha(i)) < 1e-6);
+  }
+  // One column of dw/dy against central differences of tight solves.
+  Array yp = r.y, ym = r.y;
+  yp(3) += h;
+  ym(3) -= h;
+  const Array fd_y = (solution(alpha, yp) - solution(alpha, ym)) / (2 * h);
+  for (std::size_t i = 0; i < 6; ++i) CHECK(std::abs(Jy(i, 3) - fd_y(i)) < 1e-6);
+}
+
+TEST_CASE("argmin with ProximalGradient and a projection: the same derivative as LBFGSB's bounds; errors") {
+  const Ridge r = ridge_problem(40, 6, 11);
+  const Tensor w0(Array(xt::zeros<double>({6}))), X(r.X), y(r.y), a(Array{0.05});
+  const opt::ProximalGradient projected{
+      .maxiter = 100000, .tol = 1e-12,
+      .prox = opt::make_prox_from_projection(opt::projection_box(-0.2, 0.2), [](const Tensor& x) { return clip(x, -0.2, 0.2); })};
+  const opt::LBFGSB bounded{.tol = 1e-12, .bounds = opt::Bounds::of(-0.2, 0.2)};
+  const Array J1 = jacobian([&](const Tensor& al) { return im::argmin(projected, ridge_inner, w0, al, X, y).params; })(a);
+  const Array J2 = jacobian([&](const Tensor& al) { return im::argmin(bounded, ridge_inner, w0, al, X, y).params; })(a);
+  for (std::size_t i = 0; i < 6; ++i) CHECK(std::abs(J1(i, 0) - J2(i, 0)) < 1e-7);
+  // A prox without a differentiable form: a clear error before any solve.
+  const opt::ProximalGradient opaque{.prox = opt::make_prox_from_projection(opt::projection_box(-0.2, 0.2))};
+  CHECK_THROWS_WITH_AS(im::argmin(opaque, ridge_inner, w0, a, X, y), doctest::Contains("differentiable"), ValueError);
 }
 
 TEST_CASE("least_squares through LevenbergMarquardt: the fitted parameters' derivative with respect to the data") {

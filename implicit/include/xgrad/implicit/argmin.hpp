@@ -7,7 +7,9 @@
 //
 // argmin(solver, f, init, theta...)      F = grad_x f; solver.run(f, init, theta...); adjoint solve: cg. With box
 //                                        bounds (LBFGSB): F = P(x - grad_x f) - x, the projected gradient map's
-//                                        fixed point, and gmres (active bounds get zero derivatives)
+//                                        fixed point, and gmres (active bounds get zero derivatives); with a prox
+//                                        (ProximalGradient): F = prox(x - grad_x f) - x, the same for the prox
+//                                        (a lasso's zeros get zero derivatives)
 // root(solver, F, init, theta...)        F(x, theta...) = 0 by a root finder (optim::Newton, Broyden, Bisection),
 //                                        or by minimising 0.5 ||F||^2 with any other solver (right when dF/dx is
 //                                        nonsingular at the root); adjoint solve: gmres
@@ -57,6 +59,8 @@ Solver tuned(Solver solver, const ImplicitReport& rep) {
 namespace detail {
 template <class Solver>
 concept Bounded = requires(const Solver& s) { s.bounds.expand(std::size_t{}, std::string{}); };
+template <class Solver>
+concept Proximal = requires(const Solver& s) { s.prox.differentiable; };
 
 // The optimality condition of argmin: grad f = 0, or for a solver with box bounds (LBFGSB) the fixed point of the
 // projected gradient map, P(x - grad f) - x = 0 (as jaxopt): at an active bound (strict complementarity) the
@@ -72,6 +76,18 @@ auto optimality(const Solver& solver, const Fn& f) {
       return tree::map([](const Tensor& xi, const Tensor& gi, const Tensor& li, const Tensor& ui) {
         return minimum(maximum(xi - gi, li), ui) - xi;
       }, x, g, lower, upper);
+    };
+  } else if constexpr (Proximal<Solver>) {
+    // The fixed point of the proximal gradient map at unit step, prox(x - grad f) - x = 0 (as jaxopt): off the
+    // support of a lasso the row is -e_i, so those coordinates get zero derivatives.
+    if (!solver.prox.differentiable)
+      throw ValueError("xgrad::implicit::argmin: the prox has no differentiable form (Prox::differentiable; "
+                       "make_prox_from_projection takes the projection written with ops as its second argument)");
+    return [f, prox = solver.prox.differentiable](const X& x, const Th&... th) {
+      const X g = grad(f)(x, th...);
+      const X z = tree::map([](const Tensor& xi, const Tensor& gi) { return xi - gi; }, x, g);
+      const X p = unravel_tensors(prox(ravel_tensors(z), 1.0), x);
+      return tree::map([](const Tensor& pi, const Tensor& xi) { return pi - xi; }, p, x);
     };
   } else {
     return [f](const X& x, const Th&... th) { return grad(f)(x, th...); };
@@ -91,9 +107,9 @@ auto argmin(const ImplicitOptions& options, const Solver& solver, const Fn& f, c
 }
 template <NotOptions Solver, class Fn, class X, class... Th>
 auto argmin(const Solver& solver, const Fn& f, const X& init, const Th&... theta) {
-  // cg for the symmetric Hessian; gmres for the projected gradient map of a bounded solver (not symmetric).
-  return argmin(ImplicitOptions{.solver = {.method = detail::Bounded<Solver> ? Method::gmres : Method::cg}}, solver, f,
-                init, theta...);
+  // cg for the symmetric Hessian; gmres for the projected or proximal gradient map (not symmetric).
+  constexpr bool map = detail::Bounded<Solver> || detail::Proximal<Solver>;
+  return argmin(ImplicitOptions{.solver = {.method = map ? Method::gmres : Method::cg}}, solver, f, init, theta...);
 }
 
 /// argmin_x 1/2 ||r(x, theta...)||^2 by a least-squares solver (optim::LevenbergMarquardt: solver.run(residuals, x0,
