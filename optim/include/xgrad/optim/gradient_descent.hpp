@@ -3,7 +3,7 @@
 // or a line search (stepsize <= 0, the default: Armijo backtracking; each search starts from the previous step
 // times `increase_factor`). With `acceleration` it is FISTA / Nesterov's method: the gradient step is taken from
 // the extrapolated point y_k = x_k + (t_{k-1} - 1) / t_k (x_k - x_{k-1}), restarting the momentum whenever the
-// value goes up (O'Donoghue & Candes' function restart).
+// step opposes the motion (O'Donoghue & Candes' gradient restart, fista.hpp).
 //
 //   xgrad::optim::GradientDescent solver{.maxiter = 1000, .tol = 1e-8};
 //   auto [params, state] = solver.run(f, x0, args...);

@@ -41,7 +41,7 @@ struct ProximalGradient {
   int stall_iterations = 10;     ///< Status::stalled after this many iterations without progress (not with acceleration)
   Prox prox = prox_none();       ///< the prox of g (prox.hpp), or make_prox_from_projection(a projection)
   double stepsize = 0.0;         ///< fixed step when > 0 (at most 1/L for an L-smooth f); backtracking when <= 0
-  bool acceleration = true;      ///< FISTA with function restart (jaxopt's default)
+  bool acceleration = true;      ///< FISTA with gradient restart (fista.hpp); jaxopt's default
   int maxls = 30;                ///< most backtracking trials per iteration
   double decrease_factor = 0.5;  ///< each failed trial multiplies the step by this
   double increase_factor = 2.0;  ///< each search starts at the previous step times this (without acceleration)
