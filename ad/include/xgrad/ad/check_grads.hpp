@@ -77,9 +77,7 @@ T unravel_tensors(const Tensor& theta, const T& like) {
       like);
 }
 
-}  // namespace detail
 
-namespace detail {
 // The checks themselves, on the raveled arguments: vecf maps the flat parameters to f's output, where(i) names flat
 // coordinate i. Compiled once in the library: each call site of check_grads instantiates only the ravel around it.
 GradCheck check_grads_flat(const std::function<Tensor(const Tensor&)>& vecf, const Array& theta0,

@@ -4,8 +4,7 @@
 // y_{k+1} = x_{k+1} + (t_k - 1) / t_{k+1} (x_{k+1} - x_k), t_{k+1} = (1 + sqrt(1 + 4 t_k^2)) / 2, and the momentum
 // restarts (y = x, t = 1) whenever the step from y points against the motion, <y_k - x_{k+1}, x_{k+1} - x_k> > 0.
 // The test reads only points: it holds for f + g (the value of f alone may rise while f + g falls), and it stays
-// exact where values differ only by rounding (a test on values there restarts by noise, and the iterates circled at
-// a gradient mapping of 1e-8 on a 6-coordinate lasso).
+// exact where values differ only by rounding.
 #include <cmath>
 #include <utility>
 
