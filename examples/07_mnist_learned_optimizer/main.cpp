@@ -13,7 +13,7 @@
 //                                                         baselines on every network (~10 min on 2 cores); writes
 //                                                         summary.csv, one CSV per network, mnist_learned_optimizer.png
 //      ./example_07_mnist_learned_optimizer --meta-train [--meta-steps N] [--meta-lr LR] [--meta-lr-final LR]
-//          [--from F0] [--seed S] [--networks B] [--threads T] [--params F]
+//          [--from F0] [--seed S] [--networks B] [--log-loss] [--threads T] [--params F]
 //          meta-trains (from scratch, or on from the weights in F0) with a progress line, checkpointing every 25
 //          steps (to F, default the shipped file) and writing meta_training.csv in the working folder
 //      ./example_07_mnist_learned_optimizer --time        times one meta-gradient (unroll 20) and one run
@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
   std::string from_file;                         // --from: meta-train on from these weights
   std::uint32_t seed = 0;                        // --seed: another stream of meta-training tasks
   std::size_t networks = 1;                      // --networks: MLPs per meta-training task
+  bool log_loss = false;                         // --log-loss: the meta-loss sums the logs of the step losses
   std::string params_file = example::data_path(kParamsFile);
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--meta-train") == 0) meta = true;
@@ -177,11 +178,12 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--from") == 0 && i + 1 < argc) from_file = argv[++i];
     else if (std::strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = std::uint32_t(std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--networks") == 0 && i + 1 < argc) networks = std::size_t(std::atoi(argv[++i]));
+    else if (std::strcmp(argv[i], "--log-loss") == 0) log_loss = true;
     else if (std::strcmp(argv[i], "--params") == 0 && i + 1 < argc) params_file = argv[++i];
     else {
       std::printf("usage: %s [--smoke] [--tasks N] [--sweep-tasks N] [--time] [--params FILE.npz]\n"
                   "       %s --meta-train [--meta-steps N] [--threads T] [--meta-batch B] [--meta-lr LR] [--meta-lr-final LR]\n"
-                  "          [--from FILE.npz] [--seed S] [--networks B] [--params FILE.npz]\n",
+                  "          [--from FILE.npz] [--seed S] [--networks B] [--log-loss] [--params FILE.npz]\n",
                   argv[0], argv[0]);
       return 2;
     }
@@ -225,11 +227,13 @@ int main(int argc, char** argv) {
                 "%zu threads, outer adam %.3g", meta_steps, kUnroll, kSteps, meta_batch, threads, meta_lr);
     if (meta_lr_final >= 0.0) std::printf(" decaying to %.3g (cosine)", meta_lr_final);
     if (!from_file.empty()) std::printf(", from %s", from_file.c_str());
-    std::printf(", task seed %u, %zu network(s) per task; checkpoints to %s\n", seed, networks, file.c_str());
+    std::printf(", task seed %u, %zu network(s) per task, meta-loss %s; checkpoints to %s\n", seed, networks,
+                log_loss ? "sum of log losses" : "sum of losses", file.c_str());
     std::vector<double> steps, losses;
     const auto r = learn::meta_train(
         start_phi, make_lstm, base, key,
-        {.unroll = kUnroll, .horizon = kSteps, .steps = meta_steps, .learning_rate = lr, .print_every = 5,
+        {.unroll = kUnroll, .horizon = kSteps, .steps = meta_steps, .learning_rate = lr, .log_loss = log_loss,
+         .print_every = 5,
          .progress = &std::cout, .meta_batch = static_cast<int>(meta_batch), .threads = threads},
         [&](int step, const learn::LstmOptimizerParams& phi, double loss) {
           steps.push_back(step);

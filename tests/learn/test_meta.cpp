@@ -119,6 +119,36 @@ TEST_CASE("meta: the weights select the losses of the meta-loss") {
   CHECK(all.meta_loss.item() > r.meta_loss.item());
 }
 
+TEST_CASE("meta: log_loss sums the logs of the step losses, and its exact meta-gradient matches finite differences") {
+  Tiny s;
+  const learn::MetaOptions o{.second_order = true, .weight = [](int t) { return 0.5 + 0.25 * t; }, .log_loss = true};
+  // By hand: one step at a time, w_t log(mean_i f_i(x_t)).
+  double by_hand = 0.0;
+  {
+    auto x = s.x;
+    auto st = s.state;
+    for (int k = 2; k < 6; ++k) {
+      const auto r = learn::unroll_optimizer(make_lstm(s.phi), s.task, x, st, k, 1);
+      by_hand += (0.5 + 0.25 * (k + 1)) * std::log(r.meta_loss.item());
+      x = r.params;
+      st = r.state;
+    }
+  }
+  auto meta_loss = [&](const Phi& p) {
+    return learn::unroll_optimizer(make_lstm(p), s.task, s.x, s.state, 2, 4, o).meta_loss.item();
+  };
+  CHECK(meta_loss(s.phi) == doctest::Approx(by_hand).epsilon(1e-13));
+  const auto plain = learn::unroll_optimizer(make_lstm(s.phi), s.task, s.x, s.state, 2, 4,
+                                             {.weight = [](int t) { return 0.5 + 0.25 * t; }});
+  CHECK(std::abs(plain.meta_loss.item() - by_hand) > 1e-3);  // the option changes the objective
+  const auto r = learn::meta_value_and_grad(s.phi, make_lstm, s.task, s.x, s.state, 2, 4, o);
+  CHECK(r.meta_loss.item() == doctest::Approx(by_hand).epsilon(1e-13));
+  for (std::uint32_t seed = 0; seed < 4; ++seed) {
+    const Phi v = direction(s.phi, 20 + seed);
+    CHECK(vdot(r.grad, v).item() == doctest::Approx(central(meta_loss, s.phi, v, 1e-6)).epsilon(1e-6));
+  }
+}
+
 TEST_CASE("meta: a task with a minibatch per step: step k's gradient and loss use minibatch k") {
   Array X = random::normal(random::key(1), {40, 3});
   Array labels = xt::zeros<double>({40});

@@ -11,6 +11,10 @@
 //
 //   L(phi) = sum_{t=1..T} w_t * mean_i f_i(x_t)          (f_i: the task's problems, w_t: `weight`, 1 by default)
 //
+// or, with `log_loss`, sum_t w_t * log(mean_i f_i(x_t)): the gradient of each term is divided by its loss, so a step
+// late in a trajectory (a loss 20 times smaller) counts as much as an early one (learned_optimization's log-loss
+// meta-objective; Metz et al. 2019).
+//
 // is recorded under value_and_grad with respect to phi, and phi takes one step of the outer optimizer (adam, after
 // clipping the meta-gradient's global norm). The tape holds one unroll at a time, so memory grows with T, not K.
 //
@@ -59,6 +63,7 @@ struct MetaOptions {
   double max_grad_norm = 1.0;  ///< the meta-gradient's global norm is clipped to this (infinity: no clipping)
   bool second_order = false;   ///< keep second derivatives through the inner gradients (exact); false: drop them
   std::function<double(int)> weight{};  ///< w_t for the loss after inner step t = 1..K of a trajectory; empty: 1
+  bool log_loss = false;  ///< the meta-loss sums w_t log(mean_i f_i(x_t)) (losses must be positive); false: w_t mean_i f_i
   int print_every = 10;               ///< meta_train: a progress line every this many steps (with `progress`)
   std::ostream* progress = nullptr;   ///< where meta_train writes its progress lines; nullptr: silent
   int meta_batch = 1;                 ///< meta_train: trajectories per outer step; the meta-gradient is their mean
@@ -94,7 +99,7 @@ T stop_tree(const T& t) {
 /// stands.
 template <class X, class S>
 struct Unrolled {
-  Tensor meta_loss;  ///< sum_t w_t * mean_i f_i(x_t) over the unroll's steps
+  Tensor meta_loss;  ///< sum_t w_t * mean_i f_i(x_t) (or its log) over the unroll's steps
   X params;          ///< x after the unroll
   S state;           ///< the optimizer's state after the unroll
 };
@@ -102,7 +107,7 @@ struct Unrolled {
 /// `steps` inner steps of `opt` on `task` from (x, state), the first of them being step `first` + 1 of its trajectory
 /// (for the weights and the task's minibatches). Step k: g = grad sum_i f_i^k(x_k) (at stop_gradient(x_k) unless
 /// o.second_order; f^k = losses_at(task, ., k)), {u, state} = opt.update(g, state, x_k), x_{k+1} = x_k + u,
-/// meta_loss += w_{k+1} * mean_i f_i^{k+1}(x_{k+1}). Differentiable in whatever `opt`
+/// meta_loss += w_{k+1} * mean_i f_i^{k+1}(x_{k+1}) (its log with o.log_loss). Differentiable in whatever `opt`
 /// captured (its weights) and, with second_order, through the gradients too.
 template <class Opt, Task T, class X, class S>
 Unrolled<X, S> unroll_optimizer(const Opt& opt, const T& task, X x, S state, int first, int steps,
@@ -116,7 +121,10 @@ Unrolled<X, S> unroll_optimizer(const Opt& opt, const T& task, X x, S state, int
     x = optim::apply_updates(x, u);
     state = std::move(next);
     const double w = o.weight ? o.weight(k + 1) : 1.0;
-    if (w != 0.0) meta = meta + w * mean(losses_at(task, x, k + 1));
+    if (w != 0.0) {
+      const Tensor loss = mean(losses_at(task, x, k + 1));
+      meta = meta + w * (o.log_loss ? log(loss) : loss);
+    }
   }
   return {meta, std::move(x), std::move(state)};
 }
