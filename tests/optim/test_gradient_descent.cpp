@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "optim/solver_checks.hpp"
 
@@ -54,6 +55,30 @@ TEST_CASE("GradientDescent: backtracking, and acceleration needs fewer iteration
   CHECK(sp.num_linesearch_iter > 0);
   CHECK(sp.num_fun_eval >= sp.iter_num);
   CHECK(sa.num_fun_eval >= sa.iter_num);
+}
+
+TEST_CASE("GradientDescent: with acceleration the backtracked step never grows; without it, it does") {
+  // FISTA's backtracking (Beck and Teboulle): the step only shrinks. A step grown past 1/L can pass the Armijo test
+  // along the direction taken and make the accelerated iteration circle (as it did in ProximalGradient).
+  const Tensor x0(Array{1.0, 1.0, 1.0, 1.0, 1.0, 1.0});
+  for (bool acceleration : {true, false}) {
+    INFO("acceleration " << acceleration);
+    std::vector<double> steps;
+    opt::GradientDescent solver{.maxiter = 5000, .tol = 1e-8, .acceleration = acceleration};
+    solver.callback = [&](const opt::IterationInfo& info) {
+      steps.push_back(info.stepsize);
+      return false;
+    };
+    auto [x, s] = solver.run(ill_quadratic, x0);
+    CHECK(s.status == opt::Status::converged);
+    REQUIRE(steps.size() > 2);
+    int grew = 0;
+    for (std::size_t k = 1; k < steps.size(); ++k) grew += steps[k] > steps[k - 1];
+    if (acceleration)
+      CHECK(grew == 0);
+    else
+      CHECK(grew > 0);  // the plain search starts from twice the last step
+  }
 }
 
 TEST_CASE("GradientDescent: ridge regression against the closed form, data as extra arguments") {

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "optim/common.hpp"
 
@@ -42,4 +45,39 @@ TEST_CASE("prox: lasso, non-negative lasso, elastic net, ridge, group lasso mini
   CHECK_THROWS_AS(opt::prox_lasso(-1.0), ValueError);
   CHECK_THROWS_AS(opt::prox_elastic_net(0.1, -1.0), ValueError);
   CHECK_THROWS_AS(opt::make_prox_from_projection({}), ValueError);
+}
+
+TEST_CASE("prox: each factory's differentiable form is its Array form, and differentiable where the prox is smooth") {
+  // Points away from the kinks (no coordinate at +-s l1reg, a group norm far from s l2reg), several scalings.
+  const Array x{1.5, -0.23, 0.07, -2.0, 0.71, -0.93};
+  const std::vector<std::pair<std::string, opt::Prox>> proxes = {
+      {"none", opt::prox_none()},
+      {"lasso", opt::prox_lasso(0.5)},
+      {"non-negative lasso", opt::prox_non_negative_lasso(0.5)},
+      {"elastic net", opt::prox_elastic_net(0.5, 2.0)},
+      {"ridge", opt::prox_ridge(3.0)},
+      {"group lasso", opt::prox_group_lasso(0.8)},
+      {"group lasso, zeroed", opt::prox_group_lasso(10.0)},
+  };
+  for (const auto& [name, prox] : proxes) {
+    INFO(name);
+    REQUIRE(prox.differentiable);
+    for (double s : {0.1, 0.4, 1.0}) {
+      const Array a = prox(x, s), d = prox.differentiable(Tensor(x), s).value();
+      CHECK(xt::allclose(a, d, 1e-15, 1e-15));
+      // Its derivatives at x agree with central differences of the Array form (the implicit derivative uses them).
+      const Array J = jacobian([&](const Tensor& z) { return prox.differentiable(z, s); })(Tensor(x));
+      for (std::size_t j = 0; j < x.size(); ++j) {
+        Array up = x, down = x;
+        up(j) += 1e-7;
+        down(j) -= 1e-7;
+        const Array fd = (prox(up, s) - prox(down, s)) / 2e-7;
+        for (std::size_t i = 0; i < x.size(); ++i) CHECK(J(i, j) == doctest::Approx(fd(i)).epsilon(1e-6).scale(1.0));
+      }
+    }
+  }
+  // A projection with its differentiable form: the same on both sides.
+  const auto box = opt::make_prox_from_projection(opt::projection_box(-1.0, 1.0),
+                                                  [](const Tensor& z) { return minimum(maximum(z, -1.0), 1.0); });
+  CHECK(box(x, 1.0) == box.differentiable(Tensor(x), 1.0).value());
 }

@@ -37,7 +37,7 @@ struct GradientDescent {
   /// Armijo with c1 = 1/2: f(x - t g) <= f(x) - t/2 ||g||^2 (any search.hpp search works; a point with sufficient
   /// decrease is taken even where the search's other conditions fail)
   LineSearch linesearch = BacktrackingLineSearch{.c1 = 0.5};
-  double increase_factor = 2.0;  ///< each search starts at the previous step times this
+  double increase_factor = 2.0;  ///< each search starts at the previous step times this (without acceleration)
   bool verbose = false;          ///< print one line per iteration (iter, value, error, stepsize, evals) to stdout
   Callback callback{};           ///< called after each iteration; returning true stops run()
 
@@ -78,7 +78,10 @@ struct GradientDescent {
       }
       r.stepsize = stepsize;
     } else {
-      const double t0 = s.stepsize > 0.0 ? s.stepsize * increase_factor : 1.0;
+      // With acceleration the step never grows again (Beck and Teboulle's backtracking, as ProximalGradient): a step
+      // grown past 1/L can still pass the Armijo test along the direction taken, and FISTA then circles.
+      const double grow = acceleration ? 1.0 : increase_factor;
+      const double t0 = s.stepsize > 0.0 ? s.stepsize * grow : 1.0;
       const Array d = flat::axpy(gy, -2.0, gy);  // -grad f(y)
       r = detail::line_search_step(detail::resolved_linesearch(*this), it, s, y, fy, gy, d, t0);
       r.unbounded = false;  // a failed search here is non_finite or line_search_failed
