@@ -10,6 +10,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 deps:
 	bash scripts/install-deps.sh
 	bash scripts/fetch-mnist.sh
+	bash scripts/fetch-co2.sh
 
 demo: deps
 	bash scripts/install-deps.sh gnuplot-nox

@@ -75,8 +75,7 @@ void BM_lm_hand(benchmark::State& state) {
   opt::LevenbergMarquardtState<Array> s;
   for (auto _ : state) {
     s = {};
-    Array p = opt::detail::levenberg_marquardt_flat(problem, Array{1.0, 1.0, 0.0}, s, 1e-8, 1e-8, 1e-8, -1, 100.0,
-                                                    false, {});
+    Array p = opt::detail::levenberg_marquardt_flat(problem, Array{1.0, 1.0, 0.0}, s, opt::LevenbergMarquardt{});
     benchmark::DoNotOptimize(p);
   }
   state.counters["nfev"] = s.num_fun_eval;

@@ -5,12 +5,14 @@
 //   auto [X, y] = example::split_xy(example::load_csv(example::data_path("digits.csv")));
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 #include <xgrad/xgrad.hpp>
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xcsv.hpp>
 #include <xtensor/xview.hpp>
 
@@ -158,6 +160,33 @@ inline MnistPools mnist_pools(const Mnist& all) {
     return m;
   };
   return {take(0, a), take(a, b), take(b, c), take(c, n)};
+}
+#endif
+
+#ifdef XGRAD_CO2_DIR
+/// The Mauna Loa CO2 record that scripts/fetch-co2.sh installs (`make test` and `make demo` run it): monthly means
+/// from March 1958 to April 2020 (741 months; a few are missing), t the middle of each month in years, ppm the
+/// monthly mean CO2 mole fraction.
+struct Co2 {
+  xgrad::Array t, ppm;
+};
+inline Co2 load_co2() {
+  const std::string file = std::string(XGRAD_CO2_DIR) + "/co2-concentration.csv";
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error("load_co2: cannot open " + file + " (run scripts/fetch-co2.sh, or make deps)");
+  std::string line;
+  std::getline(in, line);  // Date,CO2,adjusted CO2
+  std::vector<double> t, ppm;
+  while (std::getline(in, line)) {
+    int year = 0, month = 0, day = 0;
+    double value = 0.0, adjusted = 0.0;
+    if (std::sscanf(line.c_str(), "%d-%d-%d,%lf,%lf", &year, &month, &day, &value, &adjusted) != 5)
+      throw std::runtime_error("load_co2: " + file + ": cannot read the line '" + line + "'");
+    t.push_back(year + (month - 0.5) / 12.0);
+    ppm.push_back(value);
+  }
+  const std::vector<std::size_t> shape{t.size()};
+  return {xt::adapt(t, shape), xt::adapt(ppm, shape)};
 }
 #endif
 

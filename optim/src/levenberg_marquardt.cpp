@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <vector>
 #include <xtensor-blas/xlinalg.hpp>
 
@@ -159,31 +160,62 @@ double gradient_cosine(const Array& J, const Array& r, double fnorm) {
   return c;
 }
 
+namespace {
+// The columns of J listed in `cols` (the free coordinates of a bounded run).
+Array columns(const Array& J, const std::vector<std::size_t>& cols) {
+  const std::size_t m = J.shape(0);
+  Array out = Array::from_shape({m, cols.size()});
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t k = 0; k < cols.size(); ++k) out(i, k) = J(i, cols[k]);
+  return out;
+}
+}  // namespace
+
 Array levenberg_marquardt_flat(const FlatVectorFunction& problem, Array x, LevenbergMarquardtState<Array>& s,
-                               double ftol, double xtol, double gtol, int max_nfev, double factor, bool verbose,
-                               const Callback& callback, bool certify) {
+                               const LevenbergMarquardt& o) {
+  const double ftol = o.ftol, xtol = o.xtol, gtol = o.gtol, factor = o.factor;
   if (!(ftol >= 0.0 && xtol >= 0.0 && gtol >= 0.0 && factor > 0.0))
     throw ValueError("xgrad::optim::LevenbergMarquardt: needs ftol, xtol, gtol >= 0 and factor > 0");
   const std::size_t n = x.size();
-  if (max_nfev < 0) max_nfev = static_cast<int>(100 * std::max<std::size_t>(n, 1));
+  const int max_nfev = o.max_nfev < 0 ? static_cast<int>(100 * std::max<std::size_t>(n, 1)) : o.max_nfev;
+  const auto [lo, hi] = o.bounds.expand(n, "xgrad::optim::LevenbergMarquardt");
+  const bool bounded = std::any_of(lo.begin(), lo.end(), [](double v) { return std::isfinite(v); }) ||
+                       std::any_of(hi.begin(), hi.end(), [](double v) { return std::isfinite(v); });
+  if (bounded) x = project_onto(x, lo, hi);
+  // The coordinates a step may move: all without bounds; with bounds, not those fixed (l = u) or at a bound that the
+  // gradient g = J^T r pushes against (the step -g would leave the box there).
+  std::vector<std::size_t> free;
+  auto free_set = [&](const Array& g) {
+    free.clear();
+    for (std::size_t j = 0; j < n; ++j) {
+      const bool held = lo(j) == hi(j) || (x(j) <= lo(j) && g(j) > 0.0) || (x(j) >= hi(j) && g(j) < 0.0);
+      if (!bounded || !held) free.push_back(j);
+    }
+    s.active = static_cast<int>(n - free.size());
+  };
+  auto cosine = [&](const Array& J, const Array& r, double fn) {  // over the free columns
+    return free.size() == n ? gradient_cosine(J, r, fn) : gradient_cosine(columns(J, free), r, fn);
+  };
+  auto error = [&](const Array& g) { return bounded ? projected_gradient_norm(x, g, lo, hi) : l2(g); };
   Array r = problem.value(x);
   s.num_fun_eval = 1;
   s.grad = xt::zeros<double>({n});
   double fnorm = l2(r);
   s.value = 0.5 * fnorm * fnorm;
-  s.residual = r;
+  s.residual = Tensor(r);
   auto finish = [&](Status st, ConvergenceTest by) {
     s.status = st;
     s.converged_by = by;
     // certify: an ftol, xtol or "no further reduction" end is checked against gtol with a fresh Jacobian.
     const bool uncertified = (st == Status::converged && by != ConvergenceTest::gtol) || st == Status::stalled;
-    if (certify && uncertified) {
+    if (o.certify && uncertified) {
       const Array Jx = problem.jacobian(x);
       ++s.num_jac_eval;
       ++s.num_grad_eval;
       s.grad = xt::linalg::dot(xt::transpose(Jx), r);
-      s.error = flat::norm2(s.grad);
-      if (flat::all_finite(Jx) && gradient_cosine(Jx, r, flat::norm2(r)) <= gtol) {
+      s.error = error(s.grad);
+      free_set(s.grad);
+      if (flat::all_finite(Jx) && (free.empty() || cosine(Jx, r, flat::norm2(r)) <= gtol)) {
         s.status = Status::converged;
         s.converged_by = ConvergenceTest::gtol;
       }
@@ -198,7 +230,7 @@ Array levenberg_marquardt_flat(const FlatVectorFunction& problem, Array x, Leven
     for (std::size_t j = 0; j < n; ++j) acc += (diag(j) * v(j)) * (diag(j) * v(j));
     return std::sqrt(acc);
   };
-  if (verbose)
+  if (o.verbose)
     std::printf("LevenbergMarquardt\n%6s %16s %12s %12s %12s %8s\n", "iter", "value", "error", "lambda", "radius",
                 "evals");
   for (int iter = 1;; ++iter) {
@@ -212,7 +244,7 @@ Array levenberg_marquardt_flat(const FlatVectorFunction& problem, Array x, Leven
     const std::size_t m = r.size();
     const Array g = xt::linalg::dot(xt::transpose(J), r);
     s.grad = g;
-    s.error = l2(g);
+    s.error = error(g);
     Array colnorm = xt::zeros<double>({n});
     for (std::size_t j = 0; j < n; ++j) {
       double acc = 0.0;
@@ -229,12 +261,59 @@ Array levenberg_marquardt_flat(const FlatVectorFunction& problem, Array x, Leven
     } else {
       for (std::size_t j = 0; j < n; ++j) diag(j) = std::max(diag(j), colnorm(j));
     }
-    if (gradient_cosine(J, r, fnorm) <= gtol) return finish(Status::converged, ConvergenceTest::gtol);
+    free_set(g);
+    if (free.empty() || cosine(J, r, fnorm) <= gtol) return finish(Status::converged, ConvergenceTest::gtol);
+    const bool all_free = free.size() == n;
+    const Array J_free = all_free ? Array() : columns(J, free);
+    Array diag_free = Array::from_shape({free.size()});
+    for (std::size_t k = 0; k < free.size(); ++k) diag_free(k) = diag(free[k]);
     // The inner loop: trial steps until one is taken.
     while (true) {
-      auto [lam, p] = levenberg_marquardt_step(J, diag, r, delta, lambda);
+      auto [lam, p_free] = levenberg_marquardt_step(all_free ? J : J_free, diag_free, r, delta, lambda);
       lambda = lam;
-      const double pnorm = scaled_norm(p);
+      Array p = xt::zeros<double>({n});
+      for (std::size_t k = 0; k < free.size(); ++k) p(free[k]) = p_free(k);
+      // MINPACK's predicted reduction (t1^2 + 2 t2^2) and directional derivative hold for the trust-region step
+      // itself; a step changed by the box gets the model's values: 1 - ||r + J p||^2 / ||r||^2 and r^T J p / ||r||^2.
+      double pnorm = scaled_norm(p), prered = 0.0, dirder = 0.0;
+      bool modeled = false;
+      if (bounded) {
+        const Array projected = flat::axpy(project_onto(flat::axpy(x, 1.0, p), lo, hi), -1.0, x);
+        if (!(projected == p)) {
+          double to_edge = 1.0;  // the largest t <= 1 with x + t p inside the box
+          for (std::size_t j = 0; j < n; ++j) {
+            if (p(j) > 0.0 && std::isfinite(hi(j))) to_edge = std::min(to_edge, (hi(j) - x(j)) / p(j));
+            if (p(j) < 0.0 && std::isfinite(lo(j))) to_edge = std::min(to_edge, (lo(j) - x(j)) / p(j));
+          }
+          auto model = [&](const Array& q) {  // {predicted reduction, directional derivative}
+            const Array Jq = xt::linalg::dot(J, q);
+            const Array rq = flat::axpy(r, 1.0, Jq);
+            const double fq = l2(rq) / fnorm;
+            return std::pair<double, double>(1.0 - fq * fq, flat::dot(r, Jq) / (fnorm * fnorm));
+          };
+          const Array cut = p * std::max(to_edge, 0.0);
+          const auto mp = model(projected), mc = model(cut);
+          p = mp.first >= mc.first ? projected : cut;
+          std::tie(prered, dirder) = mp.first >= mc.first ? mp : mc;
+          pnorm = scaled_norm(p);
+          modeled = true;
+        }
+      }
+      if (!modeled) {
+        const double t1 = l2(Array(xt::linalg::dot(J, p))) / fnorm, t2 = std::sqrt(lambda) * pnorm / fnorm;
+        prered = t1 * t1 + 2.0 * t2 * t2;
+        dirder = -(t1 * t1 + t2 * t2);
+      }
+      if (modeled && !(prered > 0.0)) {
+        // The box left no step that the model says decreases ||r||: a smaller region turns the step towards -g,
+        // which points into the box on the free coordinates. No evaluation, and no convergence claim from it.
+        delta *= 0.25;
+        lambda = lambda == 0.0 ? 0.0 : 4.0 * lambda;
+        s.radius = delta;
+        if (delta <= xtol * xnorm) return finish(Status::converged, ConvergenceTest::xtol);
+        if (delta <= kEps * xnorm) return finish(Status::stalled, ConvergenceTest::none);
+        continue;
+      }
       if (iter == 1) delta = std::min(delta, pnorm);
       const Array xt_ = flat::axpy(x, 1.0, p);
       Array rt = problem.value(xt_);
@@ -245,9 +324,7 @@ Array levenberg_marquardt_flat(const FlatVectorFunction& problem, Array x, Leven
                          "not depend on x)");
       const double fnorm1 = flat::all_finite(rt) ? l2(rt) : std::numeric_limits<double>::infinity();
       const double actred = 0.1 * fnorm1 < fnorm ? 1.0 - (fnorm1 / fnorm) * (fnorm1 / fnorm) : -1.0;
-      const double t1 = l2(Array(xt::linalg::dot(J, p))) / fnorm, t2 = std::sqrt(lambda) * pnorm / fnorm;
-      const double prered = t1 * t1 + 2.0 * t2 * t2, dirder = -(t1 * t1 + t2 * t2);
-      const double ratio = prered != 0.0 ? actred / prered : 0.0;
+      const double ratio = prered > 0.0 ? actred / prered : 0.0;
       if (ratio <= 0.25) {
         double temp = actred >= 0.0 ? 0.5 : 0.5 * dirder / (dirder + 0.5 * actred);
         if (0.1 * fnorm1 >= fnorm || temp < 0.1) temp = 0.1;
@@ -264,13 +341,13 @@ Array levenberg_marquardt_flat(const FlatVectorFunction& problem, Array x, Leven
         fnorm = fnorm1;
         xnorm = scaled_norm(x);
         s.value = 0.5 * fnorm * fnorm;
-        s.residual = r;
+        s.residual = Tensor(r);
         s.stepsize = pnorm;
         ++s.iter_num;
       }
       s.damping = lambda;
       s.radius = delta;
-      if (verbose && taken)
+      if (o.verbose && taken)
         std::printf("%6d %16.9e %12.5e %12.5e %12.5e %8d\n", s.iter_num, s.value, s.error, lambda, delta,
                     s.num_fun_eval);
       if (std::abs(actred) <= ftol && prered <= ftol && 0.5 * ratio <= 1.0)
@@ -281,7 +358,7 @@ Array levenberg_marquardt_flat(const FlatVectorFunction& problem, Array x, Leven
       if ((std::abs(actred) <= kEps && prered <= kEps && 0.5 * ratio <= 1.0) || delta <= kEps * xnorm)
         return finish(Status::stalled, ConvergenceTest::none);
       if (taken) {
-        if (callback && callback(s)) return x;
+        if (o.callback && o.callback(s)) return x;
         break;
       }
     }

@@ -402,14 +402,24 @@ TEST_CASE("argmin with ProximalGradient and a projection: the same derivative as
   CHECK_THROWS_WITH_AS(im::argmin(opaque, ridge_inner, w0, a, X, y), doctest::Contains("differentiable"), ValueError);
 }
 
+namespace {
+// y = a exp(-b t) + c + a little deterministic noise at 12 points, and its residuals.
+const Array kDecayT = xt::linspace<double>(0.0, 4.0, 12);
+Array decay_data() {
+  Array y = 2.0 * xt::exp(-0.7 * kDecayT) + 0.5;
+  for (std::size_t i = 0; i < y.size(); ++i) y(i) += 0.05 * std::sin(7.0 * double(i));
+  return y;
+}
+Tensor decay_residuals(const Tensor& p, const Tensor& tt, const Tensor& yy) {
+  return slice(p, 0, 0, 1) * exp(-slice(p, 0, 1, 2) * tt) + slice(p, 0, 2, 3) - yy;
+}
+}  // namespace
+
 TEST_CASE("least_squares through LevenbergMarquardt: the fitted parameters' derivative with respect to the data") {
   // y = a exp(-b t) + c fitted to noisy data; d(params)/d(data) by the normal equations against central differences.
-  const Array t = xt::linspace<double>(0.0, 4.0, 12);
-  Array y = 2.0 * xt::exp(-0.7 * t) + 0.5;
-  for (std::size_t i = 0; i < y.size(); ++i) y(i) += 0.05 * std::sin(7.0 * double(i));
-  auto residuals = [](const Tensor& p, const Tensor& tt, const Tensor& yy) {
-    return slice(p, 0, 0, 1) * exp(-slice(p, 0, 1, 2) * tt) + slice(p, 0, 2, 3) - yy;
-  };
+  const Array& t = kDecayT;
+  const Array y = decay_data();
+  const auto residuals = decay_residuals;
   const opt::LevenbergMarquardt solver{.ftol = 1e-12, .xtol = 1e-12, .gtol = 1e-6};
   const Tensor p0(Array{1.0, 1.0, 0.0});
   auto fit = [&](const Array& data) { return solver.run(residuals, p0, Tensor(t), Tensor(data)).params.value(); };
@@ -433,4 +443,33 @@ TEST_CASE("least_squares through LevenbergMarquardt: the fitted parameters' deri
     for (std::size_t i = 0; i < 3; ++i) worst = std::max(worst, std::abs(J(i, k) - fd(i)) / std::max(1.0, std::abs(fd(i))));
   }
   CHECK(worst < 1e-5);
+}
+
+TEST_CASE("least_squares with bounds: the projected map; the capped parameter gets zero derivatives") {
+  // The same fit with the rate capped below its fitted value (0.7 > 0.5): the rate stays at the cap, the amplitude
+  // and offset are the fit of a, c with b = 0.5 fixed, whose derivatives a plain 2-parameter fit gives.
+  const Array& t = kDecayT;
+  const Array y = decay_data();
+  const auto residuals = decay_residuals;
+  const double inf = std::numeric_limits<double>::infinity();
+  const opt::LevenbergMarquardt capped{.ftol = 1e-12, .xtol = 1e-12, .gtol = 1e-6, .bounds = {.upper = {inf, 0.5, inf}}};
+  const Array J = jacobian([&](const Tensor& data) {
+    auto [p, s] = im::least_squares(capped, residuals, Tensor(Array{1.0, 0.1, 0.0}), Tensor(t), data);
+    REQUIRE(s.status == opt::Status::converged);
+    CHECK(p.value()(1) == 0.5);
+    return p;
+  })(Tensor(y));
+  // The reduced fit: b = 0.5 is a constant.
+  auto reduced = [](const Tensor& q, const Tensor& tt, const Tensor& yy) {
+    return slice(q, 0, 0, 1) * exp(-0.5 * tt) + slice(q, 0, 1, 2) - yy;
+  };
+  const opt::LevenbergMarquardt free_solver{.ftol = 1e-12, .xtol = 1e-12, .gtol = 1e-6};
+  const Array Jr = jacobian([&](const Tensor& data) {
+    return im::least_squares(free_solver, reduced, Tensor(Array{1.0, 0.0}), Tensor(t), data).params;
+  })(Tensor(y));
+  for (std::size_t k = 0; k < 12; ++k) {
+    CHECK(J(1, k) == 0.0);
+    CHECK(J(0, k) == doctest::Approx(Jr(0, k)).epsilon(1e-7));
+    CHECK(J(2, k) == doctest::Approx(Jr(1, k)).epsilon(1e-7));
+  }
 }

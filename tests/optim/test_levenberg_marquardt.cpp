@@ -5,11 +5,13 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <string>
 #include <xtensor-blas/xlinalg.hpp>
 
 #include "optim/mgh_problems.hpp"
+#include "optim/lm_bounds_scipy_reference.hpp"
 #include "optim/mgh_scipy_lm_reference.hpp"
 
 using namespace xgrad;
@@ -116,4 +118,113 @@ TEST_CASE("LevenbergMarquardt: bad input") {
   auto [xr, sr] = opt::LevenbergMarquardt{.max_nfev = 3}.run(rosen, Tensor(Array{-1.2, 1.0}));
   CHECK(sr.status == opt::Status::max_iterations);
   CHECK(sr.num_fun_eval == 3);
+}
+
+namespace {
+// The bounded problems of tests/optim/lm_bounds_scipy_reference.py, in its order.
+const Array kT = xt::arange<double>(17) * 0.25;
+const Array kY = 3.0 * xt::exp(-0.7 * kT) + 0.5 + 0.05 * xt::sin(3.0 * kT);
+Tensor box_decay(const Tensor& p) {
+  return slice(p, 0, 0, 1) * exp(-slice(p, 0, 1, 2) * Tensor(kT)) + slice(p, 0, 2, 3) - Tensor(kY);
+}
+Tensor box_rosenbrock(const Tensor& p) {
+  const Tensor a = slice(p, 0, 0, 1), b = slice(p, 0, 1, 2);
+  return concatenate({10.0 * (b - square(a)), 1.0 - a});
+}
+Tensor box_powell_singular(const Tensor& p) {
+  const Tensor x0 = slice(p, 0, 0, 1), x1 = slice(p, 0, 1, 2), x2 = slice(p, 0, 2, 3), x3 = slice(p, 0, 3, 4);
+  return concatenate({x0 + 10.0 * x1, std::sqrt(5.0) * (x2 - x3), square(x1 - 2.0 * x2),
+                      std::sqrt(10.0) * square(x0 - x3)});
+}
+Tensor box_beale(const Tensor& p) {
+  const Tensor x0 = slice(p, 0, 0, 1), x1 = slice(p, 0, 1, 2);
+  return concatenate({1.5 - x0 * (1.0 - x1), 2.25 - x0 * (1.0 - square(x1)), 2.625 - x0 * (1.0 - x1 * square(x1))});
+}
+struct BoundedProblem {
+  std::string name;
+  Tensor (*residuals)(const Tensor&);
+  Array x0;
+  opt::Bounds bounds;
+  int active;  // coordinates at a bound at the solution
+};
+}  // namespace
+
+TEST_CASE("LevenbergMarquardt: bounds, beside scipy's bounded least squares (trf)") {
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<BoundedProblem> problems = {
+      {"decay, rate capped below its fit", box_decay, {1.0, 0.1, 0.0}, {.upper = {inf, 0.5, inf}}, 1},
+      {"decay, bounds active at the start", box_decay, {1.0, 0.5, 0.6}, {{-inf, 0.5, 0.6}, {inf, 2.0, inf}}, 1},
+      {"Rosenbrock, x0 <= 0.5", box_rosenbrock, {-1.2, 1.0}, {.upper = {0.5, inf}}, 1},
+      {"Powell singular, x2 = 0.5 fixed", box_powell_singular, {3.0, -1.0, 0.5, 1.0}, {{-inf, -inf, 0.5, -inf},
+                                                                                    {inf, inf, 0.5, inf}}, 1},
+      {"Beale in a box", box_beale, {1.0, 0.2}, {{0.5, 0.0}, {2.0, 0.4}}, 1},
+  };
+  REQUIRE(problems.size() == lm_bounds_scipy_reference.size());
+  std::printf("%-36s | %5s %5s | %5s %5s  (scipy trf)\n", "bounded problem", "nfev", "njev", "nfev", "njev");
+  for (std::size_t k = 0; k < problems.size(); ++k) {
+    const auto& p = problems[k];
+    const auto& ref = lm_bounds_scipy_reference[k];
+    INFO(p.name);
+    // At tight tolerances the solution; at scipy's defaults the evaluations, side by side.
+    auto [x, s] = opt::LevenbergMarquardt{.ftol = 1e-15, .xtol = 1e-15, .gtol = 1e-12, .certify = true,
+                                          .bounds = p.bounds}.run(p.residuals, Tensor(p.x0));
+    auto [xd, sd] = opt::LevenbergMarquardt{.bounds = p.bounds}.run(p.residuals, Tensor(p.x0));
+    CHECK(s.status == opt::Status::converged);  // by gtol, or by ftol where Gauss-Newton converges linearly
+    CHECK(sd.status == opt::Status::converged);
+    CHECK(xt::amax(xt::abs(xd.value() - x.value()))() < 1e-4);
+    CHECK(s.active == p.active);
+    const auto [lo, hi] = p.bounds.expand(p.x0.size(), "test");
+    for (std::size_t j = 0; j < p.x0.size(); ++j) {
+      CHECK(x.value()(j) >= lo(j));  // never outside the box
+      CHECK(x.value()(j) <= hi(j));
+      CHECK(x.value()(j) == doctest::Approx(ref.x[j]).epsilon(1e-8).scale(1.0));
+    }
+    CHECK(s.value == doctest::Approx(ref.cost).epsilon(1e-12));
+    CHECK(s.error < 1e-7);  // the projected gradient
+    std::printf("%-36s | %5d %5d | %5d %5d\n", p.name.c_str(), sd.num_fun_eval, sd.num_jac_eval, ref.nfev, ref.njev);
+  }
+}
+
+namespace {
+struct Decay {  // the decay model's parameters as a struct: the bounds are structs too
+  Tensor amplitude, rate, offset;
+  XGRAD_TREE_FIELDS(amplitude, rate, offset)
+};
+}  // namespace
+
+TEST_CASE("LevenbergMarquardt: parameters and bounds as pytrees give the flat problem's solution") {
+  const double inf = std::numeric_limits<double>::infinity();
+  auto residuals = [](const Decay& d, const Tensor& t, const Tensor& y) {
+    return d.amplitude * exp(-d.rate * t) + d.offset - y;
+  };
+  const Decay x0{Tensor(1.0), Tensor(0.1), Tensor(0.0)};
+  const opt::Bounds bounds = opt::Bounds::of(Decay{Tensor(-inf), Tensor(-inf), Tensor(-inf)},
+                                             Decay{Tensor(inf), Tensor(0.5), Tensor(inf)});
+  auto [d, s] = opt::LevenbergMarquardt{.certify = true, .bounds = bounds}.run(residuals, x0, Tensor(kT), Tensor(kY));
+  auto [x, sf] = opt::LevenbergMarquardt{.certify = true, .bounds = {.upper = {inf, 0.5, inf}}}.run(box_decay,
+                                                                                                   Tensor(Array{1.0, 0.1, 0.0}));
+  CHECK(s.status == opt::Status::converged);
+  CHECK(d.amplitude.item() == x.value()(0));  // the same iterations, bit for bit
+  CHECK(d.rate.item() == 0.5);
+  CHECK(d.offset.item() == x.value()(2));
+  CHECK(s.num_fun_eval == sf.num_fun_eval);
+  CHECK(s.grad.rate.item() < 0.0);  // the gradient pushes against the cap: the rate is held there
+  CHECK(s.residual.size() == kT.size());
+}
+
+TEST_CASE("LevenbergMarquardt: bad bounds, and a start outside the box") {
+  const Tensor x0(Array{1.0, 1.0});
+  auto crossed = [&] { return opt::LevenbergMarquardt{.bounds = opt::Bounds::of(1.0, 0.0)}.run(box_rosenbrock, x0); };
+  CHECK_THROWS_WITH_AS(crossed(), doctest::Contains("xgrad::optim::LevenbergMarquardt: lower bound 1"), ValueError);
+  auto three = [&] { return opt::LevenbergMarquardt{.bounds = {.lower = {0.0, 0.0, 0.0}}}.run(box_rosenbrock, x0); };
+  CHECK_THROWS_AS(three(), ShapeError);
+  // x0 is projected onto the box first: the run never evaluates outside it.
+  auto [x, s] = opt::LevenbergMarquardt{.bounds = opt::Bounds::of(-0.5, 0.5)}.run(
+      [](const Tensor& p) {
+        CHECK(xt::amax(xt::abs(p.value()))() <= 0.5);
+        return box_rosenbrock(p);
+      },
+      Tensor(Array{-1.2, 1.0}));
+  CHECK(s.status == opt::Status::converged);
+  CHECK(x.value()(0) == doctest::Approx(0.5).epsilon(1e-6));
 }

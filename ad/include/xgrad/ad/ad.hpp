@@ -7,6 +7,7 @@
 #include "xgrad/ad/linalg.hpp"
 #include "xgrad/ad/losses.hpp"
 #include "xgrad/ad/manipulation.hpp"
+#include "xgrad/ad/ravel.hpp"
 #include "xgrad/ad/recurrent.hpp"
 #include "xgrad/ad/reduction.hpp"
 #include "xgrad/ad/sorting.hpp"

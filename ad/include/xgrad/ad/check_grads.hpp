@@ -18,6 +18,7 @@
 #include <tuple>
 #include <vector>
 
+#include "xgrad/ad/ravel.hpp"
 #include "xgrad/ad/transforms.hpp"
 
 namespace xgrad {
@@ -60,24 +61,6 @@ inline Array weights(const Shape& s, std::uint64_t seed) {
   return w;
 }
 
-// The Tensor leaves of `like` cut out of the flat Tensor theta (differentiably): slice + reshape.
-template <class T>
-T unravel_tensors(const Tensor& theta, const T& like) {
-  std::ptrdiff_t off = 0;
-  return tree::map(
-      [&](const auto& leaf) {
-        const Tensor t(leaf);
-        const auto n = static_cast<std::ptrdiff_t>(t.size());
-        const Shape s = t.shape();
-        const std::vector<std::ptrdiff_t> shape(s.begin(), s.end());
-        Tensor piece = reshape(slice(theta, 0, off, off + n), shape);
-        off += n;
-        return piece;
-      },
-      like);
-}
-
-
 // The checks themselves, on the raveled arguments: vecf maps the flat parameters to f's output, where(i) names flat
 // coordinate i. Compiled once in the library: each call site of check_grads instantiates only the ravel around it.
 GradCheck check_grads_flat(const std::function<Tensor(const Tensor&)>& vecf, const Array& theta0,
@@ -96,7 +79,7 @@ GradCheck check_grads(F f, const std::tuple<Args...>& args, int order = 2, GradC
     ++li;
   }, args);
   return detail::check_grads_flat(
-      [&](const Tensor& theta) -> Tensor { return std::apply(f, detail::unravel_tensors(theta, args)); }, theta0,
+      [&](const Tensor& theta) -> Tensor { return std::apply(f, unravel_tensors(theta, args)); }, theta0,
       [&](std::size_t i) { return "argument " + names[leaf_of[i]] + " element " + std::to_string(elem_of[i]); },
       order, opt);
 }

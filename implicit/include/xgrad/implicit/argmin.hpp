@@ -15,7 +15,8 @@
 //                                        nonsingular at the root); adjoint solve: gmres
 // fixed_point(solver, T, init, theta...) x = T(x, theta...), e.g. with FixedPointIteration; adjoint solve: gmres
 // least_squares(solver, r, init, theta...) min 1/2 ||r(x, theta...)||^2 by optim::LevenbergMarquardt; F = J^T r (the
-//                                        normal equations); adjoint solve: cg
+//                                        normal equations); adjoint solve: cg. With bounds: F = P(x - J^T r) - x
+//                                        and gmres, as argmin with LBFGSB
 //
 // Each returns the solver's {params, state}: `state.status` is the inner solve's, and params carry the implicit
 // derivatives with respect to every Tensor leaf of theta. Pass ImplicitOptions first to choose the linear solver,
@@ -112,20 +113,33 @@ auto argmin(const Solver& solver, const Fn& f, const X& init, const Th&... theta
   return argmin(ImplicitOptions{.solver = {.method = map ? Method::gmres : Method::cg}}, solver, f, init, theta...);
 }
 
+namespace detail {
+// Whether a least-squares solver has bounds to respect (LevenbergMarquardt::bounds not empty).
+template <class Solver>
+bool has_bounds(const Solver& solver) {
+  if constexpr (Bounded<Solver>) return !solver.bounds.lower.empty() || !solver.bounds.upper.empty();
+  return false;
+}
+}  // namespace detail
+
 /// argmin_x 1/2 ||r(x, theta...)||^2 by a least-squares solver (optim::LevenbergMarquardt: solver.run(residuals, x0,
 /// theta...)), differentiable in theta through the normal equations J^T r = 0 (the gradient of 1/2 ||r||^2; its
-/// Jacobian J^T J + sum r_i H_i is symmetric: cg by default). The solver runs with `certify` on: an ftol or xtol
-/// stop is checked against gtol with one more Jacobian, since only a stationary point gives the derivative.
+/// Jacobian J^T J + sum r_i H_i is symmetric: cg by default), or with bounds through the projected gradient map's
+/// fixed point P(x - J^T r) - x = 0 (gmres by default; active bounds get zero derivatives). The solver runs with
+/// `certify` on: an ftol or xtol stop is checked against gtol with one more Jacobian, since only a stationary point
+/// gives the derivative.
 template <class Solver, class Fn, class X, class... Th>
 auto least_squares(const ImplicitOptions& options, const Solver& solver, const Fn& residuals, const X& init,
                    const Th&... theta) {
   const ImplicitOptions opts = detail::with_report(options, solver);
-  auto F = [residuals](const X& x, const Th&... th) {
-    auto half_squares = [&](const X& y, const Th&... t) {
-      const auto r = residuals(y, t...);
-      return 0.5 * vdot(r, r);
-    };
-    return grad(half_squares)(x, th...);
+  auto half_squares = [residuals](const X& y, const Th&... t) {
+    const auto r = residuals(y, t...);
+    return 0.5 * vdot(r, r);
+  };
+  auto normal = [half_squares](const X& x, const Th&... th) { return grad(half_squares)(x, th...); };
+  auto projected = detail::optimality<Solver, decltype(half_squares), X, Th...>(solver, half_squares);
+  auto F = [normal, projected, bounded = detail::has_bounds(solver)](const X& x, const Th&... th) {
+    return bounded ? projected(x, th...) : normal(x, th...);
   };
   auto solve = [solver, residuals](const X& x0, const Th&... th) {
     auto certified = solver;
@@ -136,7 +150,8 @@ auto least_squares(const ImplicitOptions& options, const Solver& solver, const F
 }
 template <NotOptions Solver, class Fn, class X, class... Th>
 auto least_squares(const Solver& solver, const Fn& residuals, const X& init, const Th&... theta) {
-  return least_squares(ImplicitOptions{.solver = {.method = Method::cg}}, solver, residuals, init, theta...);
+  const Method method = detail::has_bounds(solver) ? Method::gmres : Method::cg;
+  return least_squares(ImplicitOptions{.solver = {.method = method}}, solver, residuals, init, theta...);
 }
 
 /// The root of F(x, theta...) = 0 (x's structure in and out), differentiable in theta.

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "xgrad/ad/manipulation.hpp"
+#include "xgrad/ad/ravel.hpp"
 #include "xgrad/ad/tape.hpp"
 #include "xgrad/ad/transforms.hpp"
 #include "xgrad/implicit/linear_solve.hpp"
@@ -160,30 +161,6 @@ T replace_tensors(const T& x, const std::vector<Tensor>& th, std::size_t& k) {
   return map_tensor_leaves(x, [&](const Tensor&) { return th[k++]; });
 }
 
-/// The leaves of a pytree of Tensors as one flat Tensor (recorded: concatenate of reshapes).
-template <class X>
-Tensor ravel_tensors(const X& x) {
-  std::vector<Tensor> parts;
-  tree::for_each([&](const auto& leaf) { parts.push_back(reshape(Tensor(leaf), {-1})); }, x);
-  if (parts.size() == 1) return parts[0];
-  if (parts.empty()) return Tensor(Array::from_shape({0}));
-  return concatenate(parts, 0);
-}
-/// A pytree like `proto` whose leaves are the consecutive pieces of flat z (recorded: slices and reshapes).
-template <class X>
-X unravel_tensors(const Tensor& z, const X& proto) {
-  std::ptrdiff_t off = 0;
-  const std::size_t n = tree::num_leaves(proto);
-  return tree::map([&](const auto& leaf) {
-    const Array& v = tree::leaf_value(leaf);
-    const auto size = static_cast<std::ptrdiff_t>(v.size());
-    std::vector<std::ptrdiff_t> shape(v.shape().begin(), v.shape().end());
-    Tensor piece = n == 1 ? z : slice(z, 0, off, off + size);
-    off += size;
-    return reshape(piece, shape);
-  }, proto);
-}
-
 template <class R>
 concept SolverResult = requires(const R& r) {
   r.params;
@@ -244,11 +221,11 @@ class ImplicitFunction {
       // A braced list evaluates left to right, so the leaves are handed out in order.
       auto args = std::apply([&](const auto&... p) { return std::tuple<Th...>{detail::replace_tensors(p, thv, k)...}; },
                              protos);
-      const X xz = detail::unravel_tensors(z, proto);
-      return detail::ravel_tensors(std::apply([&](const auto&... a) { return f(xz, a...); }, args));
+      const X xz = unravel_tensors(z, proto);
+      return ravel_tensors(std::apply([&](const auto&... a) { return f(xz, a...); }, args));
     };
     const Tensor z = detail::root_node(core, tree::ravel(x).first, std::move(th));
-    x = detail::unravel_tensors(z, x);
+    x = unravel_tensors(z, x);
     return result;
   }
 

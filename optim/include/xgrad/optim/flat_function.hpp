@@ -7,7 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "xgrad/ad/ravel.hpp"
 #include "xgrad/ad/transforms.hpp"
+#include "xgrad/core/tree.hpp"
 #include "xgrad/core/flat.hpp"
 
 namespace xgrad::optim::detail {
@@ -39,6 +41,21 @@ FlatVectorFunction flat_vector_function(const F& f, const Shape& shape, const Ar
   out.jacobian = [&f, shape, &args...](const Array& z) {
     const std::vector<std::ptrdiff_t> dims(shape.begin(), shape.end());
     auto flat_f = [&](const Tensor& v) { return reshape(f(reshape(v, dims), args...), {-1}); };
+    return Array(xgrad::jacobian(flat_f)(Tensor(z)));
+  };
+  return out;
+}
+
+/// f(x, args...) for x a pytree of Tensors shaped like `like` (which must outlive the result), on tree::ravel's flat
+/// view; f returns a Tensor of any shape. `shape` is left empty (as_x is for a single Tensor).
+template <class X, class F, class... Args>
+FlatVectorFunction flat_tree_function(const F& f, const X& like, const Args&... args) {
+  FlatVectorFunction out;
+  out.value = [&f, unravel = tree::ravel(like).second, &args...](const Array& z) {
+    return flat::values(Tensor(f(unravel(z), args...)).value());
+  };
+  out.jacobian = [&f, &like, &args...](const Array& z) {
+    auto flat_f = [&](const Tensor& v) { return reshape(Tensor(f(unravel_tensors(v, like), args...)), {-1}); };
     return Array(xgrad::jacobian(flat_f)(Tensor(z)));
   };
   return out;

@@ -19,6 +19,7 @@
 //
 //   auto residuals = [&](const Tensor& p, const Tensor& t, const Tensor& y) { return p0 * exp(-p1 * t) - y; };
 //   auto [p, state] = optim::LevenbergMarquardt{}.run(residuals, p_init, t, y);
+//   optim::LevenbergMarquardt{.bounds = optim::Bounds::of(lower, upper)}.run(residuals, params, t, y);  // a pytree
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -26,25 +27,29 @@
 
 #include "xgrad/ad/transforms.hpp"
 #include "xgrad/core/flat.hpp"
+#include "xgrad/optim/bounds.hpp"
 #include "xgrad/optim/flat_function.hpp"
 #include "xgrad/optim/solver_state.hpp"
 
 namespace xgrad::optim {
 
-/// State of LevenbergMarquardt: the shared record (value = 1/2 ||r||^2, error = ||J^T r||_2) and the trust region.
+/// State of LevenbergMarquardt: the shared record (value = 1/2 ||r||^2, error = ||J^T r||_2, or the projected
+/// gradient's norm ||P(x - J^T r) - x||_2 with bounds) and the trust region.
 template <class P>
 struct LevenbergMarquardtState : SolverState<P> {
-  P residual{};          ///< r at params
+  Tensor residual{};     ///< r at params, flat
   int num_jac_eval = 0;  ///< Jacobian evaluations
   double damping = 0.0;  ///< lambda of the last step
   double radius = 0.0;   ///< the trust radius Delta
+  int active = 0;        ///< coordinates held at a bound by the last step (0 without bounds)
 };
+
+struct LevenbergMarquardt;
 
 namespace detail {
 /// The whole run on flat x (the typed run() wraps it); `state` collects the counters and status.
 Array levenberg_marquardt_flat(const FlatVectorFunction& residuals, Array x, LevenbergMarquardtState<Array>& state,
-                               double ftol, double xtol, double gtol, int max_nfev, double factor, bool verbose,
-                               const Callback& callback, bool certify = false);
+                               const LevenbergMarquardt& options);
 /// lambda and the step p for the trust radius delta (Moré's lmpar, on the QR of the augmented problem): exposed for
 /// tests. J is m x n, d the scaling, r the residual, lambda0 the previous lambda.
 std::pair<double, Array> levenberg_marquardt_step(const Array& J, const Array& d, const Array& r, double delta,
@@ -55,32 +60,39 @@ std::pair<double, Array> levenberg_marquardt_step(const Array& J, const Array& d
 struct LevenbergMarquardt {
   double ftol = 1e-8;     ///< converged when both relative reductions of ||r||^2 are <= ftol (scipy's default)
   double xtol = 1e-8;     ///< converged when Delta <= xtol ||D x||
-  double gtol = 1e-8;     ///< converged when max_j |J_j^T r| / (||J_j|| ||r||) <= gtol
+  double gtol = 1e-8;     ///< converged when max_j |J_j^T r| / (||J_j|| ||r||) <= gtol (over the free coordinates)
   int max_nfev = -1;      ///< most residual evaluations (-1: 100 n, scipy's)
   double factor = 100.0;  ///< the first radius is factor ||D x0|| (factor when that is 0), MINPACK's
   /// When a run ends by ftol, xtol or "no further reduction" (stalled), evaluate J once more at the solution and
   /// report converged by gtol if its cosine test holds: a stationary point, certified (implicit::least_squares
   /// needs one). Off by default, so runs take MINPACK's evaluations.
   bool certify = false;
+  /// Box bounds on the parameters (bounds.hpp; pytrees like them, or numbers). The run starts from x0 projected onto
+  /// the box; each step solves the trust-region problem over the free coordinates (those not at a bound that the
+  /// gradient pushes against) and is projected back onto the box, or cut at the box's edge when that predicts more
+  /// decrease (a projected Levenberg-Marquardt, as Kanzow, Yamashita and Fukushima 2004). Default: none, MINPACK's
+  /// iteration exactly.
+  Bounds bounds{};
   bool verbose = false;   ///< one line per step
   Callback callback{};    ///< called after each accepted step; returning true stops run()
 
-  /// Runs from x0 (a Tensor of any shape); residuals(x, args...) returns a Tensor of any shape.
-  template <class F, class... Args>
-  OptStep<Tensor, LevenbergMarquardtState<Tensor>> run(const F& residuals, const Tensor& x0,
-                                                       const Args&... args) const {
-    const detail::FlatVectorFunction problem = detail::flat_vector_function(residuals, x0.shape(), args...);
+  /// Runs from x0 (a Tensor of any shape, or a pytree of Tensors); residuals(x, args...) returns a Tensor of any
+  /// shape. The state's grad is shaped like x0.
+  template <class F, class P, class... Args>
+  OptStep<P, LevenbergMarquardtState<P>> run(const F& residuals, const P& x0, const Args&... args) const {
+    auto [x, unravel] = tree::ravel(x0);
+    const detail::FlatVectorFunction problem = detail::flat_tree_function(residuals, x0, args...);
     LevenbergMarquardtState<Array> s;
-    Array x = detail::levenberg_marquardt_flat(problem, flat::values(x0.value()), s, ftol, xtol, gtol, max_nfev,
-                                               factor, verbose, callback, certify);
-    LevenbergMarquardtState<Tensor> out;
+    x = detail::levenberg_marquardt_flat(problem, std::move(x), s, *this);
+    LevenbergMarquardtState<P> out;
     static_cast<IterationInfo&>(out) = static_cast<const IterationInfo&>(s);
-    out.grad = Tensor(s.grad);
-    out.residual = Tensor(s.residual);
+    out.grad = unravel(s.grad);
+    out.residual = s.residual;
     out.num_jac_eval = s.num_jac_eval;
     out.damping = s.damping;
     out.radius = s.radius;
-    return {problem.as_x(x), std::move(out)};
+    out.active = s.active;
+    return {unravel(x), std::move(out)};
   }
 };
 
