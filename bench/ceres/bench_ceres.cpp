@@ -12,6 +12,7 @@
 //
 // Both at matching tolerances: xgrad's ftol = xtol = 1e-8 (scipy's defaults), gtol 1e-10; Ceres's
 // function_tolerance 1e-8, parameter_tolerance 1e-8, gradient_tolerance 1e-10, at most 100 (n + 1) iterations.
+#define DOCTEST_CONFIG_DISABLE  // the shared MGH problems include doctest; no test runs here
 #include <ceres/ceres.h>
 
 #include <cmath>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <xtensor/xadapt.hpp>
 
 #include "optim/mgh_problems.hpp"
 #include "xgrad/xgrad.hpp"
