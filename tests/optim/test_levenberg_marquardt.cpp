@@ -118,6 +118,17 @@ TEST_CASE("LevenbergMarquardt: bad input") {
   auto [xr, sr] = opt::LevenbergMarquardt{.max_nfev = 3}.run(rosen, Tensor(Array{-1.2, 1.0}));
   CHECK(sr.status == opt::Status::max_iterations);
   CHECK(sr.num_fun_eval == 3);
+  // Residuals whose number depends on x, and (through the flat interface, where a user may give the Jacobian) a
+  // Jacobian of the wrong shape: ShapeErrors that say what was found.
+  auto growing = [](const Tensor& p) { return p.value()(0) > 0.5 ? concatenate({p - 1.0, p - 1.0}) : p - 1.0; };
+  CHECK_THROWS_WITH_AS(opt::LevenbergMarquardt{}.run(growing, Tensor(Array{0.0, 1.0})),
+                       doctest::Contains("the residuals had 2 values at x and 4 at the trial point"), ShapeError);
+  opt::detail::FlatVectorFunction wrong;
+  wrong.value = [](const Array& p) { return Array(p - 1.0); };
+  wrong.jacobian = [](const Array&) { return Array(xt::eye<double>(3)); };
+  opt::LevenbergMarquardtState<Array> ws;
+  CHECK_THROWS_WITH_AS(opt::detail::levenberg_marquardt_flat(wrong, Array{0.0, 0.0}, ws, opt::LevenbergMarquardt{}),
+                       doctest::Contains("the Jacobian is (3,3) for 2 residuals and 2 parameters"), ShapeError);
 }
 
 namespace {
