@@ -3,6 +3,6 @@
 xgrad_module(optim
   SOURCES optim/src/linesearch.cpp optim/src/more_thuente.cpp optim/src/hager_zhang.cpp optim/src/search.cpp
           optim/src/lbfgs.cpp optim/src/bfgs.cpp optim/src/curvature_pair.cpp optim/src/conjugate_gradient.cpp
-          optim/src/projection.cpp optim/src/prox.cpp optim/src/bounds.cpp optim/src/lbfgsb.cpp
+          optim/src/projection.cpp optim/src/prox.cpp optim/src/bounds.cpp optim/src/lbfgsb.cpp optim/src/gauss_newton.cpp
           optim/src/levenberg_marquardt.cpp optim/src/root_finding.cpp
   DEPS xgrad::ad)

@@ -473,3 +473,19 @@ TEST_CASE("least_squares with bounds: the projected map; the capped parameter ge
     CHECK(J(2, k) == doctest::Approx(Jr(1, k)).epsilon(1e-7));
   }
 }
+
+TEST_CASE("least_squares through GaussNewton: the same derivative as through LevenbergMarquardt") {
+  const Tensor t(kDecayT), y(decay_data());
+  auto through = [&](const auto& solver) {
+    return jacobian([&](const Tensor& data) {
+      auto [p, s] = im::least_squares(solver, decay_residuals, Tensor(Array{1.0, 1.0, 0.0}), t, data);
+      CHECK(s.status == opt::Status::converged);
+      return p;
+    })(y);
+  };
+  const Array Jg = through(opt::GaussNewton{.tol = 1e-11});
+  const Array Jl = through(opt::LevenbergMarquardt{.ftol = 1e-12, .xtol = 1e-12, .gtol = 1e-6});
+  REQUIRE(Jg.shape(0) == 3);
+  CHECK(xt::amax(xt::abs(Jg - Jl))() < 1e-6);
+  CHECK(xt::amax(xt::abs(Jg))() > 1e-2);  // not trivially zero
+}

@@ -14,7 +14,8 @@
 //                                        or by minimising 0.5 ||F||^2 with any other solver (right when dF/dx is
 //                                        nonsingular at the root); adjoint solve: gmres
 // fixed_point(solver, T, init, theta...) x = T(x, theta...), e.g. with FixedPointIteration; adjoint solve: gmres
-// least_squares(solver, r, init, theta...) min 1/2 ||r(x, theta...)||^2 by optim::LevenbergMarquardt; F = J^T r (the
+// least_squares(solver, r, init, theta...) min 1/2 ||r(x, theta...)||^2 by optim::LevenbergMarquardt (or
+//                                        GaussNewton); F = J^T r (the
 //                                        normal equations); adjoint solve: cg. With bounds: F = P(x - J^T r) - x
 //                                        and gmres, as argmin with LBFGSB
 //

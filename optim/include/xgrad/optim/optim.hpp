@@ -11,6 +11,7 @@
 #include "xgrad/optim/conjugate_gradient.hpp"
 #include "xgrad/optim/curvature_pair.hpp"
 #include "xgrad/optim/fista.hpp"
+#include "xgrad/optim/gauss_newton.hpp"
 #include "xgrad/optim/flat_objective.hpp"
 #include "xgrad/optim/gradient_descent.hpp"
 #include "xgrad/optim/hager_zhang.hpp"
