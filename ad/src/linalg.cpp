@@ -326,12 +326,22 @@ Tensor restack(const std::vector<Tensor>& parts, const Shape& batch) {
   for (const std::size_t e : parts.front().shape()) s.push_back(static_cast<std::ptrdiff_t>(e));
   return reshape(stack(parts, 0), s);
 }
+// f on each matrix of the stack A, for an op with N outputs (f returns them as a std::array): each output stacked.
+template <std::size_t N, class F>
+std::array<Tensor, N> per_matrix_parts(const Tensor& A, const char* op, F f) {
+  const Stack st = unstack(A, op);
+  std::array<std::vector<Tensor>, N> parts;
+  for (const Tensor& a : st.matrices) {
+    const std::array<Tensor, N> one = f(a);
+    for (std::size_t k = 0; k < N; ++k) parts[k].push_back(one[k]);
+  }
+  std::array<Tensor, N> out;
+  for (std::size_t k = 0; k < N; ++k) out[k] = restack(parts[k], st.batch);
+  return out;
+}
 template <class F>
 Tensor per_matrix(const Tensor& A, const char* op, F f) {
-  const Stack st = unstack(A, op);
-  std::vector<Tensor> parts;
-  for (const Tensor& a : st.matrices) parts.push_back(f(a));
-  return restack(parts, st.batch);
+  return per_matrix_parts<1>(A, op, [&f](const Tensor& a) { return std::array<Tensor, 1>{f(a)}; })[0];
 }
 // A (..., n, n) against b (n,) (one vector for every matrix) or (..., n, k) (batch axes broadcast, as numpy >= 2).
 template <class F>
@@ -491,15 +501,11 @@ Tensor det(const Tensor& A) {
 
 SlogDet slogdet(const Tensor& A) {
   if (stacked(A)) {
-    const Stack st = unstack(A, "slogdet");
-    Array sign = Array::from_shape(st.batch);
-    std::vector<Tensor> logs;
-    for (std::size_t i = 0; i < st.matrices.size(); ++i) {
-      SlogDet one = slogdet(st.matrices[i]);
-      sign.data()[i] = one.sign.data()[0];
-      logs.push_back(one.logabsdet);
-    }
-    return {sign, restack(logs, st.batch)};
+    const auto [sign, logabsdet] = per_matrix_parts<2>(A, "slogdet", [](const Tensor& a) {
+      SlogDet one = slogdet(a);
+      return std::array<Tensor, 2>{Tensor(one.sign), one.logabsdet};
+    });
+    return {sign.value(), logabsdet};
   }
   check_square(A, "slogdet");
   const Lu f = lu(A.value());
@@ -569,14 +575,11 @@ Tensor eigh_node(const Tensor& A) {
 
 Eigh eigh(const Tensor& A) {
   if (stacked(A)) {
-    const Stack st = unstack(A, "eigh");
-    std::vector<Tensor> w, V;
-    for (const Tensor& a : st.matrices) {
+    const auto [w, V] = per_matrix_parts<2>(A, "eigh", [](const Tensor& a) {
       Eigh one = eigh(a);
-      w.push_back(one.eigenvalues);
-      V.push_back(one.eigenvectors);
-    }
-    return {restack(w, st.batch), restack(V, st.batch)};
+      return std::array<Tensor, 2>{one.eigenvalues, one.eigenvectors};
+    });
+    return {w, V};
   }
   check_square(A, "eigh");
   const Tensor both = eigh_node(0.5 * (A + transpose(A)));
@@ -694,13 +697,11 @@ Tensor qr_node(const Tensor& A) {
 
 Svd svd(const Tensor& A) {
   if (stacked(A)) {
-    const Stack st = unstack(A, "svd");
-    std::vector<Tensor> U, S, Vh;
-    for (const Tensor& a : st.matrices) {
+    const auto [U, S, Vh] = per_matrix_parts<3>(A, "svd", [](const Tensor& a) {
       Svd one = svd(a);
-      U.push_back(one.U), S.push_back(one.S), Vh.push_back(one.Vh);
-    }
-    return {restack(U, st.batch), restack(S, st.batch), restack(Vh, st.batch)};
+      return std::array<Tensor, 3>{one.U, one.S, one.Vh};
+    });
+    return {U, S, Vh};
   }
   if (A.ndim() != 2) throw ShapeError("xgrad::svd: needs a matrix (m,n), got shape " + shape_str(A.shape()));
   const Tensor both = svd_node(A);
@@ -712,13 +713,11 @@ Svd svd(const Tensor& A) {
 
 Qr qr(const Tensor& A) {
   if (stacked(A)) {
-    const Stack st = unstack(A, "qr");
-    std::vector<Tensor> Q, R;
-    for (const Tensor& a : st.matrices) {
+    const auto [Q, R] = per_matrix_parts<2>(A, "qr", [](const Tensor& a) {
       Qr one = qr(a);
-      Q.push_back(one.Q), R.push_back(one.R);
-    }
-    return {restack(Q, st.batch), restack(R, st.batch)};
+      return std::array<Tensor, 2>{one.Q, one.R};
+    });
+    return {Q, R};
   }
   if (A.ndim() != 2) throw ShapeError("xgrad::qr: needs a matrix (m,n), got shape " + shape_str(A.shape()));
   const Tensor both = qr_node(A);
