@@ -46,6 +46,9 @@ Array gauss_newton_flat(const FlatVectorFunction& problem, Array x, GaussNewtonS
     const Array p = std::get<0>(xt::linalg::lstsq(J, Array(-r)));
     if (!flat::all_finite(p)) return done(Status::non_finite);
     const double slope = flat::dot(g, p);  // d/dt 1/2 ||r(x + t p)||^2 at 0: -||J p||^2 <= 0
+    // No descent left in floating point (J p = 0 to rounding, or a step truncated to nothing): not a certified
+    // minimiser (the gradient test failed above), so stalled.
+    if (!(slope < 0.0)) return done(Status::stalled);
     double t = 1.0;
     Array xt_, rt;
     double ft = 0.0;
@@ -67,7 +70,7 @@ Array gauss_newton_flat(const FlatVectorFunction& problem, Array x, GaussNewtonS
       if (ls + 1 >= o.maxls) return done(Status::line_search_failed);
       t *= o.decrease_factor;
     }
-    const double step = t * flat::norm2(p);
+    const double step = flat::norm2(p);  // the Gauss-Newton step, before any damping
     x = std::move(xt_);
     r = std::move(rt);
     f = ft;

@@ -257,7 +257,7 @@ Array levenberg_marquardt_flat(const FlatVectorFunction& problem, Array x, Leven
         if (diag(j) == 0.0) diag(j) = 1.0;
       xnorm = scaled_norm(x);
       delta = factor * xnorm;
-      if (delta == 0.0) delta = factor;
+      if (delta == 0.0 || !std::isfinite(delta)) delta = factor;
     } else {
       for (std::size_t j = 0; j < n; ++j) diag(j) = std::max(diag(j), colnorm(j));
     }
@@ -274,27 +274,33 @@ Array levenberg_marquardt_flat(const FlatVectorFunction& problem, Array x, Leven
       Array p = xt::zeros<double>({n});
       for (std::size_t k = 0; k < free.size(); ++k) p(free[k]) = p_free(k);
       // MINPACK's predicted reduction (t1^2 + 2 t2^2) and directional derivative hold for the trust-region step
-      // itself; a step changed by the box gets the model's values: 1 - ||r + J p||^2 / ||r||^2 and r^T J p / ||r||^2.
-      double pnorm = scaled_norm(p), prered = 0.0, dirder = 0.0;
+      // itself; a step changed by the box gets the model's values: (||r||^2 - ||r + J p||^2) / ||r||^2, computed as
+      // -(2 r^T J p + ||J p||^2) / ||r||^2 (no cancellation), and r^T J p / ||r||^2.
+      const double pnorm_step = scaled_norm(p);
+      double pnorm = pnorm_step, prered = 0.0, dirder = 0.0;
       bool modeled = false;
+      Array xt_;
       if (bounded) {
-        const Array projected = flat::axpy(project_onto(flat::axpy(x, 1.0, p), lo, hi), -1.0, x);
-        if (!(projected == p)) {
+        bool inside = true;
+        for (std::size_t j = 0; j < n && inside; ++j) inside = x(j) + p(j) >= lo(j) && x(j) + p(j) <= hi(j);
+        if (!inside) {
           double to_edge = 1.0;  // the largest t <= 1 with x + t p inside the box
           for (std::size_t j = 0; j < n; ++j) {
             if (p(j) > 0.0 && std::isfinite(hi(j))) to_edge = std::min(to_edge, (hi(j) - x(j)) / p(j));
             if (p(j) < 0.0 && std::isfinite(lo(j))) to_edge = std::min(to_edge, (lo(j) - x(j)) / p(j));
           }
-          auto model = [&](const Array& q) {  // {predicted reduction, directional derivative}
-            const Array Jq = xt::linalg::dot(J, q);
-            const Array rq = flat::axpy(r, 1.0, Jq);
-            const double fq = l2(rq) / fnorm;
-            return std::pair<double, double>(1.0 - fq * fq, flat::dot(r, Jq) / (fnorm * fnorm));
+          // Both trial points are projected (rounding in x + t p must not leave the box); the step is what remains.
+          const Array projected = project_onto(flat::axpy(x, 1.0, p), lo, hi);
+          const Array cut = project_onto(flat::axpy(x, std::max(to_edge, 0.0), p), lo, hi);
+          auto model = [&](const Array& trial) {  // {predicted reduction, directional derivative}
+            const Array Jq = xt::linalg::dot(J, flat::axpy(trial, -1.0, x));
+            const double rJq = flat::dot(r, Jq);
+            return std::pair<double, double>(-(2.0 * rJq + flat::dot(Jq, Jq)) / (fnorm * fnorm), rJq / (fnorm * fnorm));
           };
-          const Array cut = p * std::max(to_edge, 0.0);
           const auto mp = model(projected), mc = model(cut);
-          p = mp.first >= mc.first ? projected : cut;
+          xt_ = mp.first >= mc.first ? projected : cut;
           std::tie(prered, dirder) = mp.first >= mc.first ? mp : mc;
+          p = flat::axpy(xt_, -1.0, x);
           pnorm = scaled_norm(p);
           modeled = true;
         }
@@ -303,19 +309,19 @@ Array levenberg_marquardt_flat(const FlatVectorFunction& problem, Array x, Leven
         const double t1 = l2(Array(xt::linalg::dot(J, p))) / fnorm, t2 = std::sqrt(lambda) * pnorm / fnorm;
         prered = t1 * t1 + 2.0 * t2 * t2;
         dirder = -(t1 * t1 + t2 * t2);
+        xt_ = flat::axpy(x, 1.0, p);
       }
       if (modeled && !(prered > 0.0)) {
         // The box left no step that the model says decreases ||r||: a smaller region turns the step towards -g,
-        // which points into the box on the free coordinates. No evaluation, and no convergence claim from it.
+        // which points into the box on the free coordinates. No evaluation, and no convergence claim: when the
+        // region cannot shrink further the run has stalled (certify then checks gtol).
         delta *= 0.25;
         lambda = lambda == 0.0 ? 0.0 : 4.0 * lambda;
         s.radius = delta;
-        if (delta <= xtol * xnorm) return finish(Status::converged, ConvergenceTest::xtol);
-        if (delta <= kEps * xnorm) return finish(Status::stalled, ConvergenceTest::none);
+        if (!(delta > kEps * std::max(xnorm, 1.0))) return finish(Status::stalled, ConvergenceTest::none);
         continue;
       }
       if (iter == 1) delta = std::min(delta, pnorm);
-      const Array xt_ = flat::axpy(x, 1.0, p);
       Array rt = problem.value(xt_);
       ++s.num_fun_eval;
       if (rt.size() != r.size())
@@ -324,14 +330,14 @@ Array levenberg_marquardt_flat(const FlatVectorFunction& problem, Array x, Leven
                          "not depend on x)");
       const double fnorm1 = flat::all_finite(rt) ? l2(rt) : std::numeric_limits<double>::infinity();
       const double actred = 0.1 * fnorm1 < fnorm ? 1.0 - (fnorm1 / fnorm) * (fnorm1 / fnorm) : -1.0;
-      const double ratio = prered > 0.0 ? actred / prered : 0.0;
+      const double ratio = prered != 0.0 ? actred / prered : 0.0;
       if (ratio <= 0.25) {
         double temp = actred >= 0.0 ? 0.5 : 0.5 * dirder / (dirder + 0.5 * actred);
         if (0.1 * fnorm1 >= fnorm || temp < 0.1) temp = 0.1;
         delta = temp * std::min(delta, pnorm / 0.1);
         lambda /= temp;
       } else if (lambda == 0.0 || ratio >= 0.75) {
-        delta = pnorm / 0.5;
+        delta = modeled ? std::max(delta, pnorm / 0.5) : pnorm / 0.5;  // a step the box shortened: keep the region
         lambda *= 0.5;
       }
       const bool taken = ratio >= 1e-4;

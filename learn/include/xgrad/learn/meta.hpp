@@ -123,6 +123,9 @@ Unrolled<X, S> unroll_optimizer(const Opt& opt, const T& task, X x, S state, int
     const double w = o.weight ? o.weight(k + 1) : 1.0;
     if (w != 0.0) {
       const Tensor loss = mean(losses_at(task, x, k + 1));
+      if (o.log_loss && loss.item() <= 0.0)  // NaN passes: meta_train skips non-finite unrolls
+        throw ValueError("xgrad::learn::unroll_optimizer: log_loss needs positive losses; the loss after step " +
+                         std::to_string(k + 1) + " is " + std::to_string(loss.item()));
       meta = meta + w * (o.log_loss ? log(loss) : loss);
     }
   }

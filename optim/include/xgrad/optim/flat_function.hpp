@@ -4,6 +4,7 @@
 // fewer), and the way back to x's shape. Written once for LevenbergMarquardt and the root finders; it refers to
 // f and args, so it lives inside the call that made it.
 #include <functional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -46,10 +47,16 @@ FlatVectorFunction flat_vector_function(const F& f, const Shape& shape, const Ar
   return out;
 }
 
-/// f(x, args...) for x a pytree of Tensors shaped like `like` (which must outlive the result), on tree::ravel's flat
-/// view; f returns a Tensor of any shape. `shape` is left empty (as_x is for a single Tensor).
+/// f(x, args...) for x a pytree of Tensors shaped like `like`, on tree::ravel's flat view (f, like and args are held
+/// by reference: the result must not outlive them); f returns a Tensor of any shape. `shape` is left empty (as_x is for a single Tensor).
 template <class X, class F, class... Args>
 FlatVectorFunction flat_tree_function(const F& f, const X& like, const Args&... args) {
+  // Array leaves would be constants to the AD core: a zero Jacobian and a run that stops at x0.
+  tree::for_each([](const auto& leaf) {
+    static_assert(std::is_same_v<std::decay_t<decltype(leaf)>, Tensor>,
+                  "the parameters of a least-squares solver or root finder must be Tensors or pytrees of Tensors "
+                  "(wrap an Array start in Tensor(...))");
+  }, like);
   FlatVectorFunction out;
   out.value = [&f, unravel = tree::ravel(like).second, &args...](const Array& z) {
     return flat::values(Tensor(f(unravel(z), args...)).value());

@@ -7,8 +7,8 @@
 // With `damped` (the default) the step is scaled back by Armijo backtracking on 1/2 ||r||^2 (damped Gauss-Newton,
 // Bock 1983): the Gauss-Newton direction is a descent direction whenever J^T r != 0, so every iteration decreases
 // ||r||, and the method converges from far starts where the full step diverges. `damped = false` takes the full step
-// every time, as jaxopt. Converged when ||J^T r||_2 <= tol (state.error; jaxopt's test), or when the step is below
-// xtol (1 + ||x||) (off by default). Near a zero-residual solution the convergence is quadratic; with large residuals
+// every time, as jaxopt. Converged when ||J^T r||_2 <= tol (state.error; jaxopt's test), or when the Gauss-Newton
+// step (before damping) is below xtol (1 + ||x||) (off by default); stalled when the step no longer descends. Near a zero-residual solution the convergence is quadratic; with large residuals
 // it is linear or fails: LevenbergMarquardt is the robust choice, Gauss-Newton the cheap one.
 //
 //   auto [p, state] = optim::GaussNewton{.tol = 1e-10}.run(residuals, p_init, t, y);
@@ -39,7 +39,7 @@ Array gauss_newton_flat(const FlatVectorFunction& residuals, Array x, GaussNewto
 
 /// The Gauss-Newton solver; options are public fields with defaults (designated initializers work).
 struct GaussNewton {
-  int maxiter = 100;              ///< most iterations (Jacobian evaluations)
+  int maxiter = 100;              ///< most iterations (steps; a run evaluates at most maxiter + 1 Jacobians)
   double tol = 1e-5;              ///< converged when ||J^T r||_2 <= tol (jaxopt's default)
   double xtol = 0.0;              ///< also converged when ||p||_2 <= xtol (1 + ||x||_2) (0: off)
   bool damped = true;             ///< Armijo backtracking on 1/2 ||r||^2; false: the full step, as jaxopt
