@@ -13,10 +13,12 @@
 //                                                         baselines on every network (~10 min on 2 cores); writes
 //                                                         summary.csv, one CSV per network, mnist_learned_optimizer.png
 //      ./example_07_mnist_learned_optimizer --meta-train [--meta-steps N] [--meta-lr LR] [--meta-lr-final LR]
-//          [--from F0] [--seed S] [--networks B] [--log-loss] [--threads T] [--params F]
+//          [--from F0] [--seed S] [--networks B] [--log-loss] [--unroll T] [--checkpoint-every L] [--threads T]
+//          [--params F]
 //          meta-trains (from scratch, or on from the weights in F0) with a progress line, checkpointing every 25
 //          steps (to F, default the shipped file) and writing meta_training.csv in the working folder
-//      ./example_07_mnist_learned_optimizer --time        times one meta-gradient (unroll 20) and one run
+//      ./example_07_mnist_learned_optimizer --time [--unroll T] [--checkpoint-every L]
+//                                                         times one meta-gradient (unroll 20) and one run
 //      ./example_07_mnist_learned_optimizer --smoke       the ctest: the full run's claims on 8 held-out tasks, and a
 //                                                         short meta-training run that lowers a held-out meta-loss
 #include <chrono>
@@ -163,6 +165,8 @@ int main(int argc, char** argv) {
   std::uint32_t seed = 0;                        // --seed: another stream of meta-training tasks
   std::size_t networks = 1;                      // --networks: MLPs per meta-training task
   bool log_loss = false;                         // --log-loss: the meta-loss sums the logs of the step losses
+  int unroll = kUnroll;                          // --unroll: the truncation (kSteps: the whole horizon, no bias)
+  int checkpoint_every = 0;                      // --checkpoint-every: recompute segments of this many steps
   std::string params_file = example::data_path(kParamsFile);
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--meta-train") == 0) meta = true;
@@ -179,11 +183,14 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = std::uint32_t(std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--networks") == 0 && i + 1 < argc) networks = std::size_t(std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--log-loss") == 0) log_loss = true;
+    else if (std::strcmp(argv[i], "--unroll") == 0 && i + 1 < argc) unroll = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--checkpoint-every") == 0 && i + 1 < argc) checkpoint_every = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--params") == 0 && i + 1 < argc) params_file = argv[++i];
     else {
       std::printf("usage: %s [--smoke] [--tasks N] [--sweep-tasks N] [--time] [--params FILE.npz]\n"
                   "       %s --meta-train [--meta-steps N] [--threads T] [--meta-batch B] [--meta-lr LR] [--meta-lr-final LR]\n"
-                  "          [--from FILE.npz] [--seed S] [--networks B] [--log-loss] [--params FILE.npz]\n",
+                  "          [--from FILE.npz] [--seed S] [--networks B] [--log-loss] [--unroll T] [--checkpoint-every L]\n"
+                  "          [--params FILE.npz]\n",
                   argv[0], argv[0]);
       return 2;
     }
@@ -199,9 +206,10 @@ int main(int argc, char** argv) {
     auto lstm = make_lstm(phi0);
     for (int rep = 0; rep < 3; ++rep) {
       const auto t0 = std::chrono::steady_clock::now();
-      auto r = learn::meta_value_and_grad(phi0, make_lstm, task, x, lstm.init(x), 0, kUnroll);
-      std::printf("meta-gradient over %d steps: %.3f s (meta-loss %.4f)\n", kUnroll, seconds_since(t0),
-                  r.meta_loss.item());
+      auto r = learn::meta_value_and_grad(phi0, make_lstm, task, x, lstm.init(x), 0, unroll,
+                                          {.checkpoint_every = checkpoint_every});
+      std::printf("meta-gradient over %d steps (checkpoints every %d): %.3f s (meta-loss %.4f)\n", unroll,
+                  checkpoint_every, seconds_since(t0), r.meta_loss.item());
     }
     const auto t1 = std::chrono::steady_clock::now();
     learn::loss_curves(opt::adam(1e-2), task, kSteps);
@@ -223,8 +231,12 @@ int main(int argc, char** argv) {
     const optim::LearningRate lr = meta_lr_final < 0.0 ? optim::LearningRate(meta_lr)
                                                        : optim::LearningRate(optim::cosine_decay(
                                                              meta_lr, meta_steps, meta_lr_final / meta_lr));
+    if (unroll < 1 || unroll > kSteps || kSteps % unroll != 0 || checkpoint_every < 0)
+      throw std::invalid_argument("--unroll must divide " + std::to_string(kSteps) +
+                                  " and --checkpoint-every be >= 0");
     std::printf("meta-training the LSTM optimizer on the MNIST MLP: %d steps, unrolls of %d within %d, meta-batch %zu, "
-                "%zu threads, outer adam %.3g", meta_steps, kUnroll, kSteps, meta_batch, threads, meta_lr);
+                "%zu threads, outer adam %.3g", meta_steps, unroll, kSteps, meta_batch, threads, meta_lr);
+    if (checkpoint_every > 0) std::printf(", checkpointed every %d inner steps", checkpoint_every);
     if (meta_lr_final >= 0.0) std::printf(" decaying to %.3g (cosine)", meta_lr_final);
     if (!from_file.empty()) std::printf(", from %s", from_file.c_str());
     std::printf(", task seed %u, %zu network(s) per task, meta-loss %s; checkpoints to %s\n", seed, networks,
@@ -232,9 +244,9 @@ int main(int argc, char** argv) {
     std::vector<double> steps, losses;
     const auto r = learn::meta_train(
         start_phi, make_lstm, base, key,
-        {.unroll = kUnroll, .horizon = kSteps, .steps = meta_steps, .learning_rate = lr, .log_loss = log_loss,
-         .print_every = 5,
-         .progress = &std::cout, .meta_batch = static_cast<int>(meta_batch), .threads = threads},
+        {.unroll = unroll, .horizon = kSteps, .steps = meta_steps, .learning_rate = lr, .log_loss = log_loss,
+         .print_every = 5, .progress = &std::cout, .meta_batch = static_cast<int>(meta_batch), .threads = threads,
+         .checkpoint_every = checkpoint_every},
         [&](int step, const learn::LstmOptimizerParams& phi, double loss) {
           steps.push_back(step);
           losses.push_back(loss);

@@ -19,34 +19,70 @@ namespace {
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 
 // B = theta I - W M W^T with W = [Y, theta S] (n x 2k) and M = [[-D, L^T], [L, theta S^T S]]^{-1} (2k x 2k),
-// D = diag(s_i^T y_i), L the strictly lower triangle of S^T Y (section 3 of the paper).
+// D = diag(s_i^T y_i), L the strictly lower triangle of S^T Y (section 3 of the paper). W is never formed: its rows
+// are read from the pairs where they are needed (one per breakpoint and per free coordinate), which saves an n x 2k
+// copy per iteration.
 struct Compact {
   std::size_t k = 0;
-  Array W, M;
-  // Row i of W, and M v.
-  Array row(std::size_t i) const { return xt::view(W, i, xt::all()); }
-  Array times_M(const Array& v) const { return xt::linalg::dot(M, v); }
+  double theta = 1.0;
+  const std::vector<Array>* S = nullptr;
+  const std::vector<Array>* Y = nullptr;
+  Array M;
+  // Row i of W into out[0, 2k).
+  void row(std::size_t i, double* out) const {
+    for (std::size_t j = 0; j < k; ++j) {
+      out[j] = (*Y)[j].data()[i];
+      out[k + j] = theta * (*S)[j].data()[i];
+    }
+  }
+  // W^T v.
+  Array transpose_times(const Array& v) const {
+    Array out = Array::from_shape({2 * k});
+    for (std::size_t j = 0; j < k; ++j) {
+      out(j) = flat::dot((*Y)[j], v);
+      out(k + j) = theta * flat::dot((*S)[j], v);
+    }
+    return out;
+  }
+  // M v: plain loops over 2k <= 2 history, called per breakpoint, where a BLAS call and a fresh Array would cost
+  // more than the arithmetic.
+  void times_M(const double* v, double* out) const {
+    const std::size_t k2 = 2 * k;
+    for (std::size_t i = 0; i < k2; ++i) {
+      double s = 0.0;
+      for (std::size_t j = 0; j < k2; ++j) s += M(i, j) * v[j];
+      out[i] = s;
+    }
+  }
+  Array times_M(const Array& v) const {
+    Array out = Array::from_shape({2 * k});
+    times_M(v.data(), out.data());
+    return out;
+  }
 };
 
-Compact compact_form(const std::vector<Array>& S, const std::vector<Array>& Y, double theta, std::size_t n) {
+double dot_n(const double* a, const double* b, std::size_t n) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+Compact compact_form(const std::vector<Array>& S, const std::vector<Array>& Y, double theta) {
   Compact c;
   c.k = S.size();
+  c.theta = theta;
+  c.S = &S;
+  c.Y = &Y;
   const std::size_t k = c.k;
-  c.W = xt::zeros<double>({n, 2 * k});
   if (k == 0) {
     c.M = xt::zeros<double>({0, 0});
     return c;
   }
-  for (std::size_t j = 0; j < k; ++j)
-    for (std::size_t i = 0; i < n; ++i) {
-      c.W(i, j) = Y[j](i);
-      c.W(i, k + j) = theta * S[j](i);
-    }
   Array Minv = xt::zeros<double>({2 * k, 2 * k});
   for (std::size_t i = 0; i < k; ++i) {
     Minv(i, i) = -flat::dot(S[i], Y[i]);
-    for (std::size_t j = 0; j < k; ++j) {
-      Minv(k + i, k + j) = theta * flat::dot(S[i], S[j]);
+    for (std::size_t j = 0; j <= i; ++j) {  // S^T S is symmetric
+      Minv(k + i, k + j) = Minv(k + j, k + i) = theta * flat::dot(S[i], S[j]);
       if (i > j) {
         const double sy = flat::dot(S[i], Y[j]);
         Minv(k + i, j) = sy;
@@ -78,7 +114,7 @@ Cauchy cauchy_point(const Array& x, const Array& g, const Array& l, const Array&
   Cauchy out{x, Array(xt::zeros<double>({k2}))};
   double fp = -flat::dot(d, d);
   if (fp == 0.0) return out;  // the projected gradient is zero: x is the Cauchy point
-  Array p = k2 ? Array(xt::linalg::dot(xt::transpose(C.W), d)) : Array(xt::zeros<double>({0}));
+  Array p = C.transpose_times(d);
   double fpp = -theta * fp - (k2 ? flat::dot(p, C.times_M(p)) : 0.0);
   const double fpp0 = fpp;
   if (!(fpp > 0.0)) fpp = kEps * std::abs(fp);  // B is positive definite in exact arithmetic
@@ -87,20 +123,24 @@ Cauchy cauchy_point(const Array& x, const Array& g, const Array& l, const Array&
   for (std::size_t i = 0; i < n; ++i)
     if (t[i] > 0.0 && t[i] < inf) order.push_back(i);
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return t[a] < t[b]; });
+  std::vector<double> wb(k2), Mc(k2), Mp(k2), Mw(k2);  // row b of W; M c, M p, M w_b at each breakpoint
   for (std::size_t b : order) {
     const double dt = t[b] - told;
     if (dtmin < dt) break;  // the minimiser lies on this segment
     // Pass breakpoint b: coordinate b stays at its bound from here on.
     out.xcp(b) = d(b) > 0.0 ? u(b) : l(b);
     const double zb = out.xcp(b) - x(b), gb = g(b);
-    if (k2) out.c += dt * p;
     fp += dt * fpp + gb * gb + theta * gb * zb;
     fpp -= theta * gb * gb;
     if (k2) {
-      const Array wb = C.row(b);
-      fp -= gb * flat::dot(wb, C.times_M(out.c));
-      fpp -= 2.0 * gb * flat::dot(wb, C.times_M(p)) + gb * gb * flat::dot(wb, C.times_M(wb));
-      p += gb * wb;
+      for (std::size_t j = 0; j < k2; ++j) out.c(j) += dt * p(j);
+      C.row(b, wb.data());
+      C.times_M(out.c.data(), Mc.data());
+      C.times_M(p.data(), Mp.data());
+      C.times_M(wb.data(), Mw.data());
+      fp -= gb * dot_n(wb.data(), Mc.data(), k2);
+      fpp -= 2.0 * gb * dot_n(wb.data(), Mp.data(), k2) + gb * gb * dot_n(wb.data(), Mw.data(), k2);
+      for (std::size_t j = 0; j < k2; ++j) p(j) += gb * wb[j];
     }
     fpp = std::max(kEps * std::abs(fpp0), fpp);
     d(b) = 0.0;
@@ -127,15 +167,17 @@ Array subspace_minimum(const Array& x, const Array& g, const Array& l, const Arr
   const std::size_t nf = free.size();
   const Array Mc = k2 ? C.times_M(cp.c) : Array(xt::zeros<double>({0}));
   Array r = xt::zeros<double>({nf});
+  Array WF = xt::zeros<double>({nf, k2});  // the rows of W of the free coordinates
   for (std::size_t j = 0; j < nf; ++j) {
     const std::size_t i = free[j];
     r(j) = g(i) + theta * (cp.xcp(i) - x(i));
-    if (k2) r(j) -= flat::dot(C.row(i), Mc);
+    if (k2) {
+      C.row(i, WF.data() + j * k2);
+      r(j) -= dot_n(WF.data() + j * k2, Mc.data(), k2);
+    }
   }
   Array dhat = -r / theta;
   if (k2) {
-    Array WF = xt::zeros<double>({nf, k2});
-    for (std::size_t j = 0; j < nf; ++j) xt::view(WF, j, xt::all()) = xt::view(C.W, free[j], xt::all());
     Array v = C.times_M(Array(xt::linalg::dot(xt::transpose(WF), r)));
     Array N = -xt::linalg::dot(C.M, Array(xt::linalg::dot(xt::transpose(WF), WF))) / theta;
     for (std::size_t i = 0; i < k2; ++i) N(i, i) += 1.0;
@@ -164,12 +206,12 @@ Array subspace_minimum(const Array& x, const Array& g, const Array& l, const Arr
 
 Array lbfgsb_cauchy_point(const Array& x, const Array& g, const Array& l, const Array& u,
                           const std::vector<Array>& S, const std::vector<Array>& Y, double theta) {
-  return cauchy_point(x, g, l, u, compact_form(S, Y, theta, x.size()), theta).xcp;
+  return cauchy_point(x, g, l, u, compact_form(S, Y, theta), theta).xcp;
 }
 
 Array lbfgsb_subspace_point(const Array& x, const Array& g, const Array& l, const Array& u,
                             const std::vector<Array>& S, const std::vector<Array>& Y, double theta) {
-  const Compact C = compact_form(S, Y, theta, x.size());
+  const Compact C = compact_form(S, Y, theta);
   return subspace_minimum(x, g, l, u, C, theta, cauchy_point(x, g, l, u, C, theta));
 }
 
