@@ -6,6 +6,7 @@
 #include <cmath>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "xgrad/ad/elementwise.hpp"
 #include "xgrad/optim/transform.hpp"
@@ -20,6 +21,34 @@ struct AdamOptions {
   double eps_root = 0.0;    ///< added inside the square root; > 0 keeps meta-gradients through Adam finite
   bool nesterov = false;    ///< Nesterov-accelerated first moment (NAdam)
 };
+
+namespace detail {
+/// True when no leaf of the trees is traced by an active transform and the trees' leaves have equal shapes: an
+/// update may then be computed on the arrays in one pass, with the same arithmetic as its ops (bit for bit), instead
+/// of one fresh array per op (Adam on 100k parameters: 14 arrays per leaf, about 2 ms, most of it page faults).
+template <class... T>
+bool plain_leaves(const T&... trees) {
+  bool plain = true;
+  tree::for_each(
+      [&](const auto& first, const auto&... leaves) {
+        auto traced = [](const auto& leaf) {
+          if constexpr (std::is_same_v<std::remove_cvref_t<decltype(leaf)>, Tensor>) return leaf.is_traced();
+          else return false;
+        };
+        const auto& shape = tree::leaf_value(first).shape();
+        plain = plain && !traced(first) && ((!traced(leaves) && tree::leaf_value(leaves).shape() == shape) && ...);
+      },
+      trees...);
+  return plain;
+}
+
+/// One leaf of scale_by_adam computed in one pass (optim/src/moments.cpp): the new moments and the update.
+struct AdamLeaf {
+  Array mu, nu, u;
+};
+AdamLeaf adam_leaf(const Array& g, const Array& m, const Array& v, const AdamOptions& o, double c1, double c1n,
+                   double c2);
+}  // namespace detail
 
 /// State of scale_by_adam (optax.ScaleByAdamState).
 template <class P>
@@ -41,14 +70,28 @@ inline auto scale_by_adam(AdamOptions o = {}) {
       [o](const auto& grads, const auto& state, const auto&) {
         using G = std::remove_cvref_t<decltype(grads)>;
         using S = std::remove_cvref_t<decltype(state)>;
+        const Tensor count = detail::increment(state.count);
+        const double k = count.item();
+        const double c1 = 1.0 - std::pow(o.b1, k), c1n = 1.0 - std::pow(o.b1, k + 1.0), c2 = 1.0 - std::pow(o.b2, k);
+        if (detail::plain_leaves(grads, state.mu, state.nu)) {  // nothing to differentiate: one pass per leaf
+          std::vector<detail::AdamLeaf> leaves;
+          tree::for_each(
+              [&](const auto& g, const auto& m, const auto& v) {
+                leaves.push_back(detail::adam_leaf(tree::leaf_value(g), tree::leaf_value(m), tree::leaf_value(v),
+                                                   o, c1, c1n, c2));
+              },
+              grads, state.mu, state.nu);
+          std::size_t i = 0, j = 0, l = 0;
+          auto mu = tree::map([&](const auto&) { return Tensor(std::move(leaves[i++].mu)); }, state.mu);
+          auto nu = tree::map([&](const auto&) { return Tensor(std::move(leaves[j++].nu)); }, state.nu);
+          G u = tree::map([&](const auto&) { return Tensor(std::move(leaves[l++].u)); }, grads);
+          return Updated<G, S>{std::move(u), S{count, std::move(mu), std::move(nu)}};
+        }
         auto mu = tree::map([&](const auto& m, const auto& g) { return o.b1 * Tensor(m) + (1.0 - o.b1) * Tensor(g); },
                             state.mu, grads);
         auto nu = tree::map(
             [&](const auto& v, const auto& g) { return o.b2 * Tensor(v) + (1.0 - o.b2) * square(Tensor(g)); },
             state.nu, grads);
-        const Tensor count = detail::increment(state.count);
-        const double k = count.item();
-        const double c1 = 1.0 - std::pow(o.b1, k), c1n = 1.0 - std::pow(o.b1, k + 1.0), c2 = 1.0 - std::pow(o.b2, k);
         G u = tree::map(
             [&](const auto& g, const auto& m, const auto& v) {
               const Tensor m_hat = o.nesterov ? o.b1 * Tensor(m) / c1n + (1.0 - o.b1) * Tensor(g) / c1 : Tensor(m) / c1;
