@@ -21,6 +21,7 @@
 //                                                         times one meta-gradient (unroll 20) and one run
 //      ./example_07_mnist_learned_optimizer --smoke       the ctest: the full run's claims on 8 held-out tasks, and a
 //                                                         short meta-training run that lowers a held-out meta-loss
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -271,8 +272,8 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   if (smoke) {
     // The full run's claim about the base network: whether the LSTM had the lowest mean loss at step 100, and its
-    // mean there. On 8 tasks the smoke test checks the same ordering (or, if the full run found the LSTM behind, that
-    // its mean is the full run's within a factor of 2).
+    // mean there. On 8 tasks the smoke test checks the same ordering where the full run's lead was clear (over 10 %),
+    // otherwise that the LSTM's mean is the full run's within a factor of 2.
     const auto summary = read_summary(std::string(XGRAD_EXAMPLE_DIR) + "/summary.csv");
     const SummaryRow* lstm = nullptr;
     for (const auto& row : summary)
@@ -295,9 +296,17 @@ int main(int argc, char** argv) {
     example::report("smoke: base MLP at the full run's tuned rates", runs, kAt);
     const bool claimed_best = claimed_leads(kAt.size() - 1);
     const double claimed_mean = lstm->mean_at_last(), mean = example::stats_at(runs.back().curves, kSteps).mean;
-    bool ok = claimed_best ? leads(kSteps) : (mean > 0.5 * claimed_mean && mean < 2.0 * claimed_mean);
-    std::printf("the full run found the LSTM %s on the base network (mean %.4g at step %d); here %.4g: %s\n",
-                claimed_best ? "best" : "not best", claimed_mean, kSteps, mean, ok ? "consistent" : "NOT consistent");
+    // A lead of less than 10 % over 100 tasks is within what 8 tasks can resolve (the tasks' sd is about 40 % of
+    // the mean): then only the LSTM's mean is checked, as when it was not best.
+    double runner_up = INFINITY;
+    for (const auto& row : summary)
+      if (row.family == lstm->family && row.optimizer != "LSTM") runner_up = std::min(runner_up, row.mean_at_last());
+    const bool clear_lead = claimed_best && claimed_mean < runner_up / 1.1;
+    bool ok = clear_lead ? leads(kSteps) : (mean > 0.5 * claimed_mean && mean < 2.0 * claimed_mean);
+    std::printf("the full run found the LSTM %s on the base network (mean %.4g at step %d, the best baseline %.4g); "
+                "here %.4g: %s\n",
+                claimed_best ? (clear_lead ? "best by over 10 %" : "best by less than 10 %") : "not best", claimed_mean,
+                kSteps, runner_up, mean, ok ? "consistent" : "NOT consistent");
     // And where it led at step 20, it leads here too.
     const bool claimed_early = claimed_leads(0), early = leads(kAt[0]);
     std::printf("at step %d the full run found the LSTM %s; here %s\n", kAt[0], claimed_early ? "best" : "not best",
