@@ -18,7 +18,8 @@
 //          meta-trains (from scratch, or on from the weights in F0) with a progress line, checkpointing every 25
 //          steps (to F, default the shipped file) and writing meta_training.csv in the working folder
 //      ./example_07_mnist_learned_optimizer --time [--unroll T] [--checkpoint-every L]
-//                                                         times one meta-gradient (unroll 20) and one run
+//                                                         times one meta-gradient (of --unroll steps, default 20) and
+//                                                         one run
 //      ./example_07_mnist_learned_optimizer --smoke       the ctest: the full run's claims on 8 held-out tasks, and a
 //                                                         short meta-training run that lowers a held-out meta-loss
 #include <algorithm>
@@ -196,6 +197,11 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (unroll < 1 || kSteps % unroll != 0 || checkpoint_every < 0) {
+    std::printf("--unroll must divide %d (got %d) and --checkpoint-every be >= 0 (got %d)\n", kSteps, unroll,
+                checkpoint_every);
+    return 2;
+  }
   const auto pools = example::mnist_pools(example::load_mnist());
   const learn::LstmOptimizerParams phi0 = learn::init_lstm_optimizer(random::key(0), kLearnedOptions, kLstmShape);
   auto base = mnist_task(pools.meta);
@@ -232,9 +238,6 @@ int main(int argc, char** argv) {
     const optim::LearningRate lr = meta_lr_final < 0.0 ? optim::LearningRate(meta_lr)
                                                        : optim::LearningRate(optim::cosine_decay(
                                                              meta_lr, meta_steps, meta_lr_final / meta_lr));
-    if (unroll < 1 || unroll > kSteps || kSteps % unroll != 0 || checkpoint_every < 0)
-      throw std::invalid_argument("--unroll must divide " + std::to_string(kSteps) +
-                                  " and --checkpoint-every be >= 0");
     std::printf("meta-training the LSTM optimizer on the MNIST MLP: %d steps, unrolls of %d within %d, meta-batch %zu, "
                 "%zu threads, outer adam %.3g", meta_steps, unroll, kSteps, meta_batch, threads, meta_lr);
     if (checkpoint_every > 0) std::printf(", checkpointed every %d inner steps", checkpoint_every);

@@ -61,12 +61,6 @@ struct Compact {
   }
 };
 
-double dot_n(const double* a, const double* b, std::size_t n) {
-  double s = 0.0;
-  for (std::size_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
 Compact compact_form(const std::vector<Array>& S, const std::vector<Array>& Y, double theta) {
   Compact c;
   c.k = S.size();
@@ -138,8 +132,8 @@ Cauchy cauchy_point(const Array& x, const Array& g, const Array& l, const Array&
       C.times_M(out.c.data(), Mc.data());
       C.times_M(p.data(), Mp.data());
       C.times_M(wb.data(), Mw.data());
-      fp -= gb * dot_n(wb.data(), Mc.data(), k2);
-      fpp -= 2.0 * gb * dot_n(wb.data(), Mp.data(), k2) + gb * gb * dot_n(wb.data(), Mw.data(), k2);
+      fp -= gb * flat::dot(wb.data(), Mc.data(), k2);
+      fpp -= 2.0 * gb * flat::dot(wb.data(), Mp.data(), k2) + gb * gb * flat::dot(wb.data(), Mw.data(), k2);
       for (std::size_t j = 0; j < k2; ++j) p(j) += gb * wb[j];
     }
     fpp = std::max(kEps * std::abs(fpp0), fpp);
@@ -173,7 +167,7 @@ Array subspace_minimum(const Array& x, const Array& g, const Array& l, const Arr
     r(j) = g(i) + theta * (cp.xcp(i) - x(i));
     if (k2) {
       C.row(i, WF.data() + j * k2);
-      r(j) -= dot_n(WF.data() + j * k2, Mc.data(), k2);
+      r(j) -= flat::dot(WF.data() + j * k2, Mc.data(), k2);
     }
   }
   Array dhat = -r / theta;
