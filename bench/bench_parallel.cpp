@@ -12,10 +12,18 @@
 //                             or 784 (MNIST's 28x28, random values: the time does not depend on them). The smaller
 //                             the pieces, the larger the serial share (the reduction and the update) and the pool's
 //                             hand-off cost
+//   BM_data_parallel_floor/threads/shard/inputs  the same epoch without the pool: each step's 8 shards split
+//                             statically over `threads` std::threads made once per run and met at a std::barrier,
+//                             each thread summing its own shards (no ordered reduction): the floor the pool is
+//                             measured against. Run with OPENBLAS_NUM_THREADS=1 (the pool sets it; the floor does not)
 //   BM_adam_update/xgrad      the serial step that every rank of a data-parallel job repeats: adam.update and
 //                             apply_updates on the MLP 784-128-10's gradients (101 770 parameters, a struct of four
 //                             Tensors), against BM_adam_update/hand, the same arithmetic in one loop over flat arrays
 //                             updated in place (the floor: no allocation at all)
+#include <atomic>
+#include <barrier>
+#include <thread>
+
 #include <xtensor/xview.hpp>
 #include <xgrad/learn/learn.hpp>
 #include <xgrad/optim/optim.hpp>
@@ -89,6 +97,61 @@ void BM_data_parallel(benchmark::State& st) {
   }
   st.counters["threads"] = static_cast<double>(threads);
 }
+void BM_data_parallel_floor(benchmark::State& st) {
+  const std::size_t threads = static_cast<std::size_t>(st.range(0)), shard = static_cast<std::size_t>(st.range(1));
+  const std::size_t in = static_cast<std::size_t>(st.range(2));
+  constexpr std::size_t n = 2048, hidden = 128, classes = 10;
+  const std::size_t batch = 8 * shard, pieces = batch / shard;
+  const Array X = bench::uniform({n, in}, -1, 1, 1);
+  Array Y = xt::zeros<double>({n, classes});
+  for (std::size_t i = 0; i < n; ++i) Y(i, i % classes) = 1.0;
+  std::vector<Tensor> xs, ys;
+  for (std::size_t s = 0; s < n / shard; ++s) {
+    xs.emplace_back(Array(xt::view(X, xt::range(s * shard, (s + 1) * shard), xt::all())));
+    ys.emplace_back(Array(xt::view(Y, xt::range(s * shard, (s + 1) * shard), xt::all())));
+  }
+  const Mlp m0{Tensor(bench::uniform({in, hidden}, -0.1, 0.1, 2)), Tensor(Array(xt::zeros<double>({hidden}))),
+               Tensor(bench::uniform({hidden, classes}, -0.1, 0.1, 3)), Tensor(Array(xt::zeros<double>({classes})))};
+  Mlp m = m0;
+  std::size_t first = 0;
+  std::vector<Mlp> partial(threads);
+  auto work = [&](std::size_t t) {  // thread t's shards of the current step, summed
+    std::vector<Mlp> gs;
+    for (std::size_t s = t; s < pieces; s += threads) gs.push_back(grad(mlp_loss)(m, xs[first + s], ys[first + s]));
+    partial[t] = parallel::sum_trees(gs, 1);
+  };
+  std::barrier start(static_cast<std::ptrdiff_t>(threads)), done(static_cast<std::ptrdiff_t>(threads));
+  std::atomic<bool> stop{false};
+  std::vector<std::jthread> workers;
+  for (std::size_t t = 1; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      for (;;) {
+        start.arrive_and_wait();
+        if (stop.load()) return;
+        work(t);
+        done.arrive_and_wait();
+      }
+    });
+  auto sgd = opt::sgd(1e-3);
+  for (auto _ : st) {
+    m = m0;
+    auto state = sgd.init(m);
+    for (std::size_t b = 0; b < n / batch; ++b) {
+      first = b * pieces;
+      start.arrive_and_wait();
+      work(0);
+      done.arrive_and_wait();
+      auto [u, next] = sgd.update(parallel::sum_trees(partial, 1), state, m);
+      m = opt::apply_updates(m, u);
+      state = std::move(next);
+    }
+    benchmark::DoNotOptimize(m.w1.value().data());
+  }
+  stop.store(true);
+  start.arrive_and_wait();
+  st.counters["threads"] = static_cast<double>(threads);
+}
+
 void BM_adam_update_xgrad(benchmark::State& st) {
   Mlp m{Tensor(bench::uniform({784, 128}, -0.1, 0.1, 2)), Tensor(Array(xt::zeros<double>({128}))),
         Tensor(bench::uniform({128, 10}, -0.1, 0.1, 3)), Tensor(Array(xt::zeros<double>({10})))};
@@ -127,6 +190,10 @@ BENCHMARK(BM_adam_update_hand)->Name("BM_adam_update/hand")->Unit(benchmark::kMi
 
 BENCHMARK(BM_data_parallel)
     ->ArgsProduct({{1, 2, 4}, {64, 128, 256}, {64, 784}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_data_parallel_floor)
+    ->ArgsProduct({{1, 2}, {64, 256}, {784}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
