@@ -66,21 +66,33 @@ Tensor mlp_loss(const Mlp& m, const Tensor& x, const Tensor& labels) {
   return sum(softmax_cross_entropy(linear(h, m.w2, m.b2), labels));
 }
 
+// The data-parallel epoch's data: 2048 examples (random inputs, labels i mod 10) cut once into shards, and the
+// MLP inputs-128-10's initial weights.
+struct Epoch {
+  static constexpr std::size_t n = 2048, hidden = 128, classes = 10;
+  std::vector<Tensor> xs, ys;
+  Mlp m0;
+  Epoch(std::size_t shard, std::size_t in) {
+    const Array X = bench::uniform({n, in}, -1, 1, 1);
+    Array Y = xt::zeros<double>({n, classes});
+    for (std::size_t i = 0; i < n; ++i) Y(i, i % classes) = 1.0;
+    for (std::size_t s = 0; s < n / shard; ++s) {
+      xs.emplace_back(Array(xt::view(X, xt::range(s * shard, (s + 1) * shard), xt::all())));
+      ys.emplace_back(Array(xt::view(Y, xt::range(s * shard, (s + 1) * shard), xt::all())));
+    }
+    m0 = Mlp{Tensor(bench::uniform({in, hidden}, -0.1, 0.1, 2)), Tensor(Array(xt::zeros<double>({hidden}))),
+             Tensor(bench::uniform({hidden, classes}, -0.1, 0.1, 3)), Tensor(Array(xt::zeros<double>({classes})))};
+  }
+};
+
 void BM_data_parallel(benchmark::State& st) {
   const std::size_t threads = static_cast<std::size_t>(st.range(0)), shard = static_cast<std::size_t>(st.range(1));
   const std::size_t in = static_cast<std::size_t>(st.range(2));
-  constexpr std::size_t n = 2048, hidden = 128, classes = 10;
-  const std::size_t batch = 8 * shard;
-  const Array X = bench::uniform({n, in}, -1, 1, 1);
-  Array Y = xt::zeros<double>({n, classes});
-  for (std::size_t i = 0; i < n; ++i) Y(i, i % classes) = 1.0;
-  std::vector<Tensor> xs, ys;  // the shards, cut once
-  for (std::size_t s = 0; s < n / shard; ++s) {
-    xs.emplace_back(Array(xt::view(X, xt::range(s * shard, (s + 1) * shard), xt::all())));
-    ys.emplace_back(Array(xt::view(Y, xt::range(s * shard, (s + 1) * shard), xt::all())));
-  }
-  const Mlp m0{Tensor(bench::uniform({in, hidden}, -0.1, 0.1, 2)), Tensor(Array(xt::zeros<double>({hidden}))),
-               Tensor(bench::uniform({hidden, classes}, -0.1, 0.1, 3)), Tensor(Array(xt::zeros<double>({classes})))};
+  const Epoch e(shard, in);
+  const std::size_t n = Epoch::n, batch = 8 * shard;
+  const auto& xs = e.xs;
+  const auto& ys = e.ys;
+  const Mlp& m0 = e.m0;
   auto sgd = opt::sgd(1e-3);
   for (auto _ : st) {
     Mlp m = m0;
@@ -100,18 +112,11 @@ void BM_data_parallel(benchmark::State& st) {
 void BM_data_parallel_floor(benchmark::State& st) {
   const std::size_t threads = static_cast<std::size_t>(st.range(0)), shard = static_cast<std::size_t>(st.range(1));
   const std::size_t in = static_cast<std::size_t>(st.range(2));
-  constexpr std::size_t n = 2048, hidden = 128, classes = 10;
-  const std::size_t batch = 8 * shard, pieces = batch / shard;
-  const Array X = bench::uniform({n, in}, -1, 1, 1);
-  Array Y = xt::zeros<double>({n, classes});
-  for (std::size_t i = 0; i < n; ++i) Y(i, i % classes) = 1.0;
-  std::vector<Tensor> xs, ys;
-  for (std::size_t s = 0; s < n / shard; ++s) {
-    xs.emplace_back(Array(xt::view(X, xt::range(s * shard, (s + 1) * shard), xt::all())));
-    ys.emplace_back(Array(xt::view(Y, xt::range(s * shard, (s + 1) * shard), xt::all())));
-  }
-  const Mlp m0{Tensor(bench::uniform({in, hidden}, -0.1, 0.1, 2)), Tensor(Array(xt::zeros<double>({hidden}))),
-               Tensor(bench::uniform({hidden, classes}, -0.1, 0.1, 3)), Tensor(Array(xt::zeros<double>({classes})))};
+  const Epoch e(shard, in);
+  const std::size_t n = Epoch::n, batch = 8 * shard, pieces = batch / shard;
+  const auto& xs = e.xs;
+  const auto& ys = e.ys;
+  const Mlp& m0 = e.m0;
   Mlp m = m0;
   std::size_t first = 0;
   std::vector<Mlp> partial(threads);
