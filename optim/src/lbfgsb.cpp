@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <tuple>
+#include <utility>
 #include <xtensor-blas/xlinalg.hpp>
 
 #include "xgrad/optim/curvature_pair.hpp"
@@ -61,7 +63,21 @@ struct Compact {
   }
 };
 
-Compact compact_form(const std::vector<Array>& S, const std::vector<Array>& Y, double theta) {
+// S^T S and the lower triangle of S^T Y with its diagonal (all that M needs; the upper triangle is left 0), from
+// scratch.
+std::pair<Array, Array> products(const std::vector<Array>& S, const std::vector<Array>& Y) {
+  const std::size_t k = S.size();
+  Array sts = Array::from_shape({k, k}), sty = xt::zeros<double>({k, k});
+  for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t j = 0; j <= i; ++j) {
+      sts(i, j) = sts(j, i) = flat::dot(S[i], S[j]);
+      sty(i, j) = flat::dot(S[i], Y[j]);
+    }
+  return {std::move(sts), std::move(sty)};
+}
+
+Compact compact_form(const std::vector<Array>& S, const std::vector<Array>& Y, const Array& sts, const Array& sty,
+                     double theta) {
   Compact c;
   c.k = S.size();
   c.theta = theta;
@@ -74,14 +90,10 @@ Compact compact_form(const std::vector<Array>& S, const std::vector<Array>& Y, d
   }
   Array Minv = xt::zeros<double>({2 * k, 2 * k});
   for (std::size_t i = 0; i < k; ++i) {
-    Minv(i, i) = -flat::dot(S[i], Y[i]);
-    for (std::size_t j = 0; j <= i; ++j) {  // S^T S is symmetric
-      Minv(k + i, k + j) = Minv(k + j, k + i) = theta * flat::dot(S[i], S[j]);
-      if (i > j) {
-        const double sy = flat::dot(S[i], Y[j]);
-        Minv(k + i, j) = sy;
-        Minv(j, k + i) = sy;
-      }
+    Minv(i, i) = -sty(i, i);
+    for (std::size_t j = 0; j <= i; ++j) {
+      Minv(k + i, k + j) = Minv(k + j, k + i) = theta * sts(i, j);
+      if (i > j) Minv(k + i, j) = Minv(j, k + i) = sty(i, j);
     }
   }
   c.M = xt::linalg::inv(Minv);
@@ -200,14 +212,59 @@ Array subspace_minimum(const Array& x, const Array& g, const Array& l, const Arr
 
 Array lbfgsb_cauchy_point(const Array& x, const Array& g, const Array& l, const Array& u,
                           const std::vector<Array>& S, const std::vector<Array>& Y, double theta) {
-  return cauchy_point(x, g, l, u, compact_form(S, Y, theta), theta).xcp;
+  const auto [sts, sty] = products(S, Y);
+  return cauchy_point(x, g, l, u, compact_form(S, Y, sts, sty, theta), theta).xcp;
+}
+
+Array lbfgsb_subspace_point(const Array& x, const Array& g, const Array& l, const Array& u,
+                            const std::vector<Array>& S, const std::vector<Array>& Y, const Array& sts,
+                            const Array& sty, double theta) {
+  const Compact C = compact_form(S, Y, sts, sty, theta);
+  return subspace_minimum(x, g, l, u, C, theta, cauchy_point(x, g, l, u, C, theta));
 }
 
 Array lbfgsb_subspace_point(const Array& x, const Array& g, const Array& l, const Array& u,
                             const std::vector<Array>& S, const std::vector<Array>& Y, double theta) {
-  const Compact C = compact_form(S, Y, theta);
-  return subspace_minimum(x, g, l, u, C, theta, cauchy_point(x, g, l, u, C, theta));
+  const auto [sts, sty] = products(S, Y);
+  return lbfgsb_subspace_point(x, g, l, u, S, Y, sts, sty, theta);
 }
+
+namespace {
+
+// Appends the pair (s, y) to the memory, its row and column to S^T S and its row to S^T Y's lower triangle (2k + 2
+// dot products of length n); drops the oldest pair beyond `history` (its row and column with it).
+void push_pair(LBFGSBState<Array>& st, Array s, Array y, std::size_t history) {
+  const std::size_t k = st.s_history.size();
+  Array sts = Array::from_shape({k + 1, k + 1}), sty = xt::zeros<double>({k + 1, k + 1});
+  for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t j = 0; j < k; ++j) {
+      sts(i, j) = st.sts(i, j);
+      sty(i, j) = st.sty(i, j);
+    }
+  for (std::size_t j = 0; j < k; ++j) {
+    sts(k, j) = sts(j, k) = flat::dot(s, st.s_history[j]);
+    sty(k, j) = flat::dot(s, st.y_history[j]);
+  }
+  sts(k, k) = flat::dot(s, s);
+  sty(k, k) = flat::dot(s, y);
+  st.s_history.push_back(std::move(s));
+  st.y_history.push_back(std::move(y));
+  const std::size_t drop = st.s_history.size() > history ? 1 : 0;
+  if (drop) {
+    st.s_history.erase(st.s_history.begin());
+    st.y_history.erase(st.y_history.begin());
+  }
+  const std::size_t m = k + 1 - drop;
+  st.sts = Array::from_shape({m, m});
+  st.sty = Array::from_shape({m, m});
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < m; ++j) {
+      st.sts(i, j) = sts(i + drop, j + drop);
+      st.sty(i, j) = sty(i + drop, j + drop);
+    }
+}
+
+}  // namespace
 
 double max_feasible_step(const Array& x, const Array& d, const Array& l, const Array& u, double cap) {
   double t = cap;
@@ -240,16 +297,25 @@ LineSearchResult LBFGSB::step_flat(LBFGSBState<Array>& s, const Array& x, double
     constrained = constrained || std::isfinite(l(i)) || std::isfinite(u(i));
     boxed = boxed && std::isfinite(l(i)) && std::isfinite(u(i));
   }
+  const std::size_t k = s.s_history.size();
+  if (s.y_history.size() != k)
+    throw ValueError("xgrad::optim::LBFGSB: the state's memory holds " + std::to_string(k) + " steps and " +
+                     std::to_string(s.y_history.size()) + " gradient changes");
+  if (s.sts.dimension() != 2 || s.sts.shape(0) != k || s.sts.shape(1) != k || s.sty.dimension() != 2 ||
+      s.sty.shape(0) != k || s.sty.shape(1) != k)
+    std::tie(s.sts, s.sty) = detail::products(s.s_history, s.y_history);  // a state made or edited by hand
   auto drop_memory = [&] {
     s.s_history.clear();
     s.y_history.clear();
+    s.sts = Array::from_shape({0, 0});
+    s.sty = Array::from_shape({0, 0});
     s.theta = 1.0;
     ++s.restarts;
   };
   LineSearchResult r;
   while (true) {
     const bool memory = !s.s_history.empty();
-    const Array xbar = detail::lbfgsb_subspace_point(x, g, l, u, s.s_history, s.y_history, s.theta);
+    const Array xbar = detail::lbfgsb_subspace_point(x, g, l, u, s.s_history, s.y_history, s.sts, s.sty, s.theta);
     const Array d = flat::sub(xbar, x);
     if (!(flat::dot(g, d) < 0.0)) {  // not a descent direction (rounding in the memory, or a stationary point)
       if (memory) {
@@ -275,12 +341,7 @@ LineSearchResult LBFGSB::step_flat(LBFGSBState<Array>& s, const Array& x, double
   if (history_size > 0) {
     CurvaturePair c = curvature_pair(x, g, r.params, r.grad, curvature_eps);
     if (c.usable) {
-      s.s_history.push_back(std::move(c.s));
-      s.y_history.push_back(std::move(c.y));
-      if (static_cast<int>(s.s_history.size()) > history_size) {
-        s.s_history.erase(s.s_history.begin());
-        s.y_history.erase(s.y_history.begin());
-      }
+      detail::push_pair(s, std::move(c.s), std::move(c.y), static_cast<std::size_t>(history_size));
       s.theta = c.yy / c.sy;
     }
   }

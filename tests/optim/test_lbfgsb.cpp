@@ -4,6 +4,7 @@
 // side. Then the Cauchy point against a brute-force search, pytree bounds, and bad input.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -234,4 +235,39 @@ TEST_CASE("LBFGSB: NaN objectives end with Status::non_finite and finite params"
 TEST_CASE("LBFGSB: max_iterations, callback and verbose") {
   check_max_iterations(opt::LBFGSB{});
   check_callback_and_verbose(opt::LBFGSB{}, "LBFGSB", Tensor(Array{-1.2, 1.0}));
+}
+
+TEST_CASE("LBFGSB: the state's S^T S and S^T Y are those of its memory, and a state edited by hand is repaired") {
+  // history_size 3 on a 6-D Rosenbrock in a box: the memory fills, then drops a pair per iteration.
+  const opt::LBFGSB solver{.history_size = 3, .bounds = opt::Bounds::of(-2.0, 0.9)};
+  Tensor x(Array{-1.2, 0.9, -1.2, 0.9, -1.2, 0.9});
+  auto s = solver.init_state(rosen_n, x);
+  for (int it = 0; it < 8; ++it) {
+    auto next = solver.update(rosen_n, x, s);
+    x = next.params;
+    s = next.state;
+  }
+  const std::size_t k = s.s_history.size();
+  REQUIRE(k == 3);
+  REQUIRE(s.sts.shape() == std::vector<std::size_t>{k, k});
+  REQUIRE(s.sty.shape() == std::vector<std::size_t>{k, k});
+  for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t j = 0; j < k; ++j) {
+      CHECK(s.sts(i, j) == flat::dot(s.s_history[std::max(i, j)], s.s_history[std::min(i, j)]));
+      if (j <= i) CHECK(s.sty(i, j) == flat::dot(s.s_history[i], s.y_history[j]));
+    }
+  // Products of the wrong size (a state made by hand) are recomputed: the same next iterate, bit for bit.
+  auto edited = s;
+  edited.sts = Array();
+  edited.sty = xt::zeros<double>({1, 1});
+  auto [x1, s1] = solver.update(rosen_n, x, s);
+  auto [x2, s2] = solver.update(rosen_n, x, edited);
+  CHECK(x1.value()(0) == x2.value()(0));
+  CHECK(x1.value()(1) == x2.value()(1));
+  CHECK(s2.sts.shape() == s1.sts.shape());
+  // A memory whose two halves differ in length is a clear error, not a read out of bounds.
+  auto broken = s;
+  broken.y_history.pop_back();
+  CHECK_THROWS_WITH_AS(solver.update(rosen_n, x, broken), doctest::Contains("3 steps and 2 gradient changes"),
+                       ValueError);
 }

@@ -37,6 +37,10 @@ struct LBFGSBState : SolverState<P> {
   std::vector<Array> y_history{};  ///< the matching gradient changes y_i
   double theta = 1.0;              ///< the scaling <y, y> / <s, y> of the newest pair
   int restarts = 0;                ///< iterations redone after dropping the memory
+  /// S^T S and the lower triangle of S^T Y with its diagonal (k x k; what the compact form needs), updated by one
+  /// row and column per new pair as lbfgsb.f does, instead of k^2 dot products of length n per iteration;
+  /// recomputed when they do not match the memory's size.
+  Array sts{}, sty{};
 };
 
 namespace detail {
@@ -47,6 +51,10 @@ Array lbfgsb_subspace_point(const Array& x, const Array& g, const Array& l, cons
 /// The generalized Cauchy point alone (step 1), for tests.
 Array lbfgsb_cauchy_point(const Array& x, const Array& g, const Array& l, const Array& u,
                           const std::vector<Array>& S, const std::vector<Array>& Y, double theta);
+/// lbfgsb_subspace_point with the memory's S^T S and S^T Y given (the state's), as the solver calls it.
+Array lbfgsb_subspace_point(const Array& x, const Array& g, const Array& l, const Array& u,
+                            const std::vector<Array>& S, const std::vector<Array>& Y, const Array& sts,
+                            const Array& sty, double theta);
 /// The largest t <= cap with l <= x + t d <= u.
 double max_feasible_step(const Array& x, const Array& d, const Array& l, const Array& u, double cap);
 }  // namespace detail
@@ -107,12 +115,16 @@ struct LBFGSB {
     flat_state.y_history = std::move(s.y_history);
     flat_state.theta = s.theta;
     flat_state.restarts = s.restarts;
+    flat_state.sts = std::move(s.sts);
+    flat_state.sty = std::move(s.sty);
     LineSearchResult r = step_flat(flat_state, x, f, g, vg);
     static_cast<IterationInfo&>(s) = static_cast<const IterationInfo&>(flat_state);
     s.s_history = std::move(flat_state.s_history);
     s.y_history = std::move(flat_state.y_history);
     s.theta = flat_state.theta;
     s.restarts = flat_state.restarts;
+    s.sts = std::move(flat_state.sts);
+    s.sty = std::move(flat_state.sty);
     return r;
   }
 };
