@@ -223,23 +223,22 @@ Array lbfgsb_subspace_point(const Array& x, const Array& g, const Array& l, cons
   return subspace_minimum(x, g, l, u, C, theta, cauchy_point(x, g, l, u, C, theta));
 }
 
-Array lbfgsb_subspace_point(const Array& x, const Array& g, const Array& l, const Array& u,
-                            const std::vector<Array>& S, const std::vector<Array>& Y, double theta) {
-  const auto [sts, sty] = products(S, Y);
-  return lbfgsb_subspace_point(x, g, l, u, S, Y, sts, sty, theta);
-}
-
 namespace {
 
-// Appends the pair (s, y) to the memory, its row and column to S^T S and its row to S^T Y's lower triangle (2k + 2
-// dot products of length n); drops the oldest pair beyond `history` (its row and column with it).
+// Appends the pair (s, y) to the memory, after dropping the oldest pair if the memory is full (lbfgsb.f's order),
+// with its row and column of S^T S and its row of S^T Y's lower triangle: 2k dot products of length n.
 void push_pair(LBFGSBState<Array>& st, Array s, Array y, std::size_t history) {
+  const std::size_t drop = st.s_history.size() >= history ? 1 : 0;
+  if (drop) {
+    st.s_history.erase(st.s_history.begin());
+    st.y_history.erase(st.y_history.begin());
+  }
   const std::size_t k = st.s_history.size();
   Array sts = Array::from_shape({k + 1, k + 1}), sty = xt::zeros<double>({k + 1, k + 1});
   for (std::size_t i = 0; i < k; ++i)
     for (std::size_t j = 0; j < k; ++j) {
-      sts(i, j) = st.sts(i, j);
-      sty(i, j) = st.sty(i, j);
+      sts(i, j) = st.sts(i + drop, j + drop);
+      sty(i, j) = st.sty(i + drop, j + drop);
     }
   for (std::size_t j = 0; j < k; ++j) {
     sts(k, j) = sts(j, k) = flat::dot(s, st.s_history[j]);
@@ -249,19 +248,8 @@ void push_pair(LBFGSBState<Array>& st, Array s, Array y, std::size_t history) {
   sty(k, k) = flat::dot(s, y);
   st.s_history.push_back(std::move(s));
   st.y_history.push_back(std::move(y));
-  const std::size_t drop = st.s_history.size() > history ? 1 : 0;
-  if (drop) {
-    st.s_history.erase(st.s_history.begin());
-    st.y_history.erase(st.y_history.begin());
-  }
-  const std::size_t m = k + 1 - drop;
-  st.sts = Array::from_shape({m, m});
-  st.sty = Array::from_shape({m, m});
-  for (std::size_t i = 0; i < m; ++i)
-    for (std::size_t j = 0; j < m; ++j) {
-      st.sts(i, j) = sts(i + drop, j + drop);
-      st.sty(i, j) = sty(i + drop, j + drop);
-    }
+  st.sts = std::move(sts);
+  st.sty = std::move(sty);
 }
 
 }  // namespace

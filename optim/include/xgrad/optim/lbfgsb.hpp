@@ -39,19 +39,17 @@ struct LBFGSBState : SolverState<P> {
   int restarts = 0;                ///< iterations redone after dropping the memory
   /// S^T S and the lower triangle of S^T Y with its diagonal (k x k; what the compact form needs), updated by one
   /// row and column per new pair as lbfgsb.f does, instead of k^2 dot products of length n per iteration;
-  /// recomputed when they do not match the memory's size.
+  /// recomputed when their size does not match the memory's. After editing the pairs by hand, reset sts to Array().
   Array sts{}, sty{};
 };
 
 namespace detail {
-/// The flat L-BFGS-B step from x (gradient g, value f) on [l, u] with the memory (S, Y, theta): the point x_bar
-/// that steps 1-2 of the header comment give (the generalized Cauchy point, then the subspace minimiser).
-Array lbfgsb_subspace_point(const Array& x, const Array& g, const Array& l, const Array& u,
-                            const std::vector<Array>& S, const std::vector<Array>& Y, double theta);
 /// The generalized Cauchy point alone (step 1), for tests.
 Array lbfgsb_cauchy_point(const Array& x, const Array& g, const Array& l, const Array& u,
                           const std::vector<Array>& S, const std::vector<Array>& Y, double theta);
-/// lbfgsb_subspace_point with the memory's S^T S and S^T Y given (the state's), as the solver calls it.
+/// The flat L-BFGS-B step from x (gradient g) on [l, u] with the memory (S, Y, theta) and its products S^T S and
+/// S^T Y (lower triangle): the point x_bar that steps 1-2 of the header comment give (the generalized Cauchy point,
+/// then the subspace minimiser).
 Array lbfgsb_subspace_point(const Array& x, const Array& g, const Array& l, const Array& u,
                             const std::vector<Array>& S, const std::vector<Array>& Y, const Array& sts,
                             const Array& sty, double theta);
