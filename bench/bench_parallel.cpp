@@ -109,6 +109,7 @@ void BM_data_parallel(benchmark::State& st) {
   }
   st.counters["threads"] = static_cast<double>(threads);
 }
+
 void BM_data_parallel_floor(benchmark::State& st) {
   const std::size_t threads = static_cast<std::size_t>(st.range(0)), shard = static_cast<std::size_t>(st.range(1));
   const std::size_t in = static_cast<std::size_t>(st.range(2));

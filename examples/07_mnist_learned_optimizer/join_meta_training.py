@@ -6,8 +6,8 @@ adam, 1e-3 decaying to 1e-4 along a cosine, task seed 1). Run 3: 5000 steps on f
 5e-4 decaying to 5e-5, task seed 2). Run 4: on from run 3's weights (fresh adam, 3e-4 decaying to 3e-5 over a
 schedule of 5000 steps, task seed 3), stopped early (see README.md). Run 5: 4000 steps with the log loss; run 6: 450
 steps through the whole 100-step horizon; run 7: 640 more the same way (README.md). Each run writes its own
-meta_training.csv in its working folder; the steps are numbered on across the runs. An input that is already joined (a `run` column) keeps
-its run numbers, and the runs after it are numbered on:
+meta_training.csv in its working folder; the steps are numbered on across the runs. An input that is already joined
+(a `run` column) keeps its run numbers, and the runs after it are numbered on:
     python3 join_meta_training.py run1/meta_training.csv run2/meta_training.csv run3/meta_training.csv \\
         run4/meta_training.csv meta_training.csv
     python3 join_meta_training.py meta_training.csv run4/meta_training.csv meta_training.csv   # add run 4"""
